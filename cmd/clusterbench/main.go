@@ -1,0 +1,51 @@
+// Command clusterbench is a load generator and benchmark suite for Redis Cluster.
+//
+// This package is the thin CLI layer: it parses flags, handles signals and
+// exit codes, and calls the library packages, which return errors and never exit.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Exit codes are part of the CLI contract (see DESIGN.md).
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitBadInput    = 2
+	exitInterrupted = 130
+	exitTerminated  = 143
+)
+
+// usageError marks an error caused by the user's input: it is printed as one
+// line and the process exits with exitBadInput.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// badInput returns a usageError; the message should name the problem and the fix.
+func badInput(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the CLI with args and returns the process exit code.
+func run(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(os.Stderr, "clusterbench: "+err.Error())
+	var ue *usageError
+	if errors.As(err, &ue) || isFlagError(err) {
+		return exitBadInput
+	}
+	return exitFailed
+}
