@@ -321,3 +321,98 @@ func parseInt(b []byte) (int64, bool) {
 }
 
 func newReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 32<<10) }
+
+// ReplyError is an error reply decoded by ReadValue.
+type ReplyError string
+
+func (e ReplyError) Error() string { return string(e) }
+
+// ReadValue reads one reply as a generic tree, allocating: status and bulk
+// replies become string, integers int64, arrays []any, nil nil, and error
+// replies ReplyError values inside the tree. It is for topology and
+// administration replies (CLUSTER SHARDS), never the measured path.
+func (c *Conn) ReadValue(ctx context.Context) (any, error) {
+	if c.broken != nil {
+		return nil, c.broken
+	}
+	c.setDeadline(ctx)
+	v, err := c.readValue(0)
+	if err != nil {
+		c.broken = err
+	}
+	return v, err
+}
+
+func (c *Conn) readValue(depth int) (any, error) {
+	line, err := c.line()
+	if err != nil {
+		return nil, err
+	}
+	if len(line) == 0 {
+		return nil, ErrProtocol
+	}
+	body := line[1:]
+	switch Kind(line[0]) {
+	case KindStatus:
+		return string(body), nil
+	case KindError:
+		return ReplyError(body), nil
+	case KindInteger:
+		n, ok := parseInt(body)
+		if !ok {
+			return nil, ErrProtocol
+		}
+		return n, nil
+	case KindBulk:
+		n, ok := parseInt(body)
+		if !ok || n < -1 {
+			return nil, ErrProtocol
+		}
+		if n == -1 {
+			return nil, nil
+		}
+		if n > maxBulk {
+			return nil, ErrTooLarge
+		}
+		b := make([]byte, n+2)
+		if _, err := io.ReadFull(c.r, b); err != nil {
+			return nil, err
+		}
+		return string(b[:n]), nil
+	case KindArray:
+		n, ok := parseInt(body)
+		if !ok || n < -1 || depth > 8 {
+			return nil, ErrProtocol
+		}
+		if n == -1 {
+			return nil, nil
+		}
+		out := make([]any, 0, min(n, 1024))
+		for i := int64(0); i < n; i++ {
+			v, err := c.readValue(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	return nil, ErrProtocol
+}
+
+// Do sends one command given as strings and reads the reply as a tree; an
+// error reply is returned as a ReplyError error. For set-up and topology.
+func (c *Conn) Do(ctx context.Context, args ...string) (any, error) {
+	c.AppendString(args...)
+	if err := c.Flush(ctx); err != nil {
+		return nil, err
+	}
+	v, err := c.ReadValue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if e, ok := v.(ReplyError); ok {
+		return nil, e
+	}
+	return v, nil
+}

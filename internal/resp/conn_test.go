@@ -147,3 +147,29 @@ func TestReadMalformed(t *testing.T) {
 		})
 	}
 }
+
+func TestReadValueIntegration(t *testing.T) {
+	addr := redistest.StartNode(t)
+	c := dial(t, addr, Options{})
+	ctx := context.Background()
+	if _, err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", "0", "99"); err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Do(ctx, "CLUSTER", "SLOTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, ok := v.([]any)
+	if !ok || len(entries) != 1 {
+		t.Fatalf("CLUSTER SLOTS = %#v", v)
+	}
+	entry := entries[0].([]any)
+	if entry[0] != int64(0) || entry[1] != int64(99) {
+		t.Fatalf("slot range = %v..%v, want 0..99", entry[0], entry[1])
+	}
+	if _, err := c.Do(ctx, "NOSUCHCMD"); err == nil {
+		t.Fatal("an error reply must come back as an error")
+	} else if _, ok := err.(ReplyError); !ok {
+		t.Fatalf("error reply has type %T, want ReplyError", err)
+	}
+}
