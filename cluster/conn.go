@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -85,6 +87,7 @@ func Dial(addr string, opt ConnOptions) (rueidis.Client, error) {
 // Do sends one command made of args to the node behind c (an admin
 // connection from Dial).
 func Do(ctx context.Context, c rueidis.Client, args ...string) rueidis.RedisResult {
+	countAdmin(args)
 	return c.Do(ctx, c.B().Arbitrary(args...).Build())
 }
 
@@ -132,4 +135,61 @@ func cmdName(args []string) string {
 	default:
 		return args[0]
 	}
+}
+
+// CallCounts are commands by their commandstats name ("cluster|nodes").
+type CallCounts map[string]int64
+
+// Sub returns c - prev.
+func (c CallCounts) Sub(prev CallCounts) CallCounts {
+	d := CallCounts{}
+	for k, v := range c {
+		if n := v - prev[k]; n != 0 {
+			d[k] = n
+		}
+	}
+	return d
+}
+
+// adminCalls counts the topology commands this process's admin connections
+// send, so a run can take them out of the servers' commandstats before
+// comparing those with a client's own topology refreshes.
+var adminCalls struct {
+	mu     sync.Mutex
+	counts CallCounts
+}
+
+// countAdmin records one admin command if it is a topology command.
+func countAdmin(args []string) {
+	if len(args) < 2 || !strings.EqualFold(args[0], "CLUSTER") {
+		if len(args) == 1 && strings.EqualFold(args[0], "ASKING") {
+			countAdminName("asking")
+		}
+		return
+	}
+	switch sub := strings.ToLower(args[1]); sub {
+	case "shards", "slots", "nodes":
+		countAdminName("cluster|" + sub)
+	}
+}
+
+func countAdminName(name string) {
+	adminCalls.mu.Lock()
+	defer adminCalls.mu.Unlock()
+	if adminCalls.counts == nil {
+		adminCalls.counts = CallCounts{}
+	}
+	adminCalls.counts[name]++
+}
+
+// AdminTopologyCalls returns how many CLUSTER SHARDS / SLOTS / NODES (and
+// ASKING) commands this process's admin connections have sent so far.
+func AdminTopologyCalls() CallCounts {
+	adminCalls.mu.Lock()
+	defer adminCalls.mu.Unlock()
+	out := CallCounts{}
+	for k, v := range adminCalls.counts {
+		out[k] = v
+	}
+	return out
 }
