@@ -1,0 +1,188 @@
+package strategy_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/clusterbench/clusterbench/cluster"
+	"github.com/clusterbench/clusterbench/internal/redistest"
+	"github.com/clusterbench/clusterbench/router"
+	"github.com/clusterbench/clusterbench/strategy"
+)
+
+func startCluster(t *testing.T, masters int) *cluster.Local {
+	t.Helper()
+	redistest.RequireServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l, err := cluster.StartLocal(ctx, cluster.LocalConfig{Masters: masters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Stop() })
+	return l
+}
+
+func open(t *testing.T, name string, seeds []string) strategy.Strategy {
+	t.Helper()
+	s, err := strategy.New(context.Background(), name, strategy.Config{Seeds: seeds, Workers: 2})
+	if err != nil {
+		t.Fatalf("open %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func setReq(key, value string) *strategy.Request {
+	return &strategy.Request{Kind: strategy.OpSet, Key: []byte(key), Value: []byte(value), Slot: router.SlotString(key)}
+}
+
+// Every strategy writes and reads keys spread over every master; a
+// separate client checks the values landed.
+func TestStrategiesReadWriteIntegration(t *testing.T) {
+	l := startCluster(t, 3)
+	check, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: l.MasterAddrs(), DisableCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	ctx := context.Background()
+	for _, name := range strategy.Names() {
+		t.Run(name, func(t *testing.T) {
+			s := open(t, name, l.MasterAddrs())
+			w, err := s.NewWorker(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			for i := range 200 {
+				key := fmt.Sprintf("cbtest:%s:%d", name, i)
+				if res := w.Do(ctx, setReq(key, "v"+strconv.Itoa(i))); res.Err != nil {
+					t.Fatalf("SET %s: %v", key, res.Err)
+				}
+				get := &strategy.Request{Kind: strategy.OpGet, Key: []byte(key), Slot: router.SlotString(key)}
+				res := w.Do(ctx, get)
+				// Without a slot map, a key off the home node costs a MOVED;
+				// with one, a stable cluster costs nothing.
+				if res.Err != nil || (name != "unaware" && res.Moved+res.Ask != 0) {
+					t.Fatalf("GET %s: %+v", key, res)
+				}
+			}
+			// A multi-key pair in one hash-tag group.
+			group := [][]byte{[]byte("cbtest:{" + name + "}:a"), []byte("cbtest:{" + name + "}:b")}
+			slot := router.Slot(group[0])
+			if res := w.Do(ctx, &strategy.Request{Kind: strategy.OpMSet, Keys: group, Value: []byte("m"), Slot: slot}); res.Err != nil {
+				t.Fatalf("MSET: %v", res.Err)
+			}
+			if res := w.Do(ctx, &strategy.Request{Kind: strategy.OpMGet, Keys: group, Slot: slot}); res.Err != nil {
+				t.Fatalf("MGET: %v", res.Err)
+			}
+			for i := range 200 {
+				key := fmt.Sprintf("cbtest:%s:%d", name, i)
+				got, err := check.Do(ctx, check.B().Get().Key(key).Build()).ToString()
+				if err != nil || got != "v"+strconv.Itoa(i) {
+					t.Fatalf("%s = %q, %v; want v%d", key, got, err, i)
+				}
+			}
+			if got, _ := check.Do(ctx, check.B().Get().Key(string(group[1])).Build()).ToString(); got != "m" {
+				t.Fatalf("MSET value = %q", got)
+			}
+		})
+	}
+}
+
+// moveEmptySlot gives an empty slot to another master the way the last
+// step of a migration does (SETSLOT NODE on every master), and returns the
+// old and new owners.
+func moveEmptySlot(t *testing.T, l *cluster.Local, slot uint16) (from, to string) {
+	t.Helper()
+	ctx := context.Background()
+	topo, err := cluster.Discover(ctx, l.MasterAddrs()[0], l.ConnOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var target cluster.Master
+	for _, m := range topo.Masters {
+		owns := false
+		for _, r := range m.Slots {
+			owns = owns || (slot >= r.First && slot <= r.Last)
+		}
+		if owns {
+			from = m.Addr
+		} else if target.ID == "" {
+			target = m
+		}
+	}
+	// The new owner first, so it bumps its epoch and wins the gossip.
+	order := []string{target.Addr}
+	for _, m := range topo.Masters {
+		if m.Addr != target.Addr {
+			order = append(order, m.Addr)
+		}
+	}
+	for _, addr := range order {
+		if _, err := redistest.Command(addr, "CLUSTER", "SETSLOT", strconv.Itoa(int(slot)), "NODE", target.ID); err != nil {
+			t.Fatalf("SETSLOT on %s: %v", addr, err)
+		}
+	}
+	return from, target.Addr
+}
+
+func movedCount(t *testing.T, addr string) int64 {
+	t.Helper()
+	info, err := cluster.NodeInfo(context.Background(), addr, cluster.ConnOptions{}, "errorstats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, ok := info["errorstat_MOVED"]
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(v, "count="), 10, 64)
+	if err != nil {
+		t.Fatalf("errorstat_MOVED = %q", v)
+	}
+	return n
+}
+
+// After a slot moves, `stale` pays a MOVED on every command for it while
+// `router` pays one and patches its map; the servers' errorstats count
+// exactly what the clients counted.
+func TestMovedStaleVersusRouterIntegration(t *testing.T) {
+	l := startCluster(t, 3)
+	ctx := context.Background()
+	stale := open(t, "stale", l.MasterAddrs())
+	rt := open(t, "router", l.MasterAddrs())
+
+	key := "cbtest:moved"
+	slot := router.SlotString(key)
+	from, to := moveEmptySlot(t, l, slot)
+	before := movedCount(t, from)
+
+	const ops = 20
+	for _, s := range []strategy.Strategy{stale, rt} {
+		w, _ := s.NewWorker(0)
+		for range ops {
+			if res := w.Do(ctx, setReq(key, "x")); res.Err != nil || res.Node != to {
+				t.Fatalf("%s: %+v, want served by %s", s.Name(), res, to)
+			}
+		}
+		w.Close()
+	}
+	st, rs := stale.Stats(), rt.Stats()
+	if st.Moved != ops {
+		t.Errorf("stale paid %d MOVED for %d ops, want one each", st.Moved, ops)
+	}
+	if rs.Moved != 1 {
+		t.Errorf("router paid %d MOVED, want 1 (the map is patched)", rs.Moved)
+	}
+	if got := movedCount(t, from) - before; got != st.Moved+rs.Moved {
+		t.Errorf("server counted %d MOVED, clients %d", got, st.Moved+rs.Moved)
+	}
+}
