@@ -47,6 +47,7 @@ var (
 // Result is what one command went through.
 type Result struct {
 	Moved, Ask uint8 // redirects followed
+	TryAgain   uint8 // TRYAGAIN replies received
 	Retries    uint8 // TRYAGAIN/CLUSTERDOWN/LOADING retries
 	Refreshes  uint8 // topology refreshes this command waited for
 	// Err is nil on success. A Redis error reply is ErrReply (non-routing),
@@ -235,6 +236,7 @@ func (s *Session) Do(ctx context.Context, slot uint16) Result {
 				r.triggerRefresh(ctx, &res)
 			} else if rd.Kind == KindTryAgain {
 				r.tryAgain.Add(1)
+				res.TryAgain++
 			}
 			if int(res.Retries) >= p.maxRetries() {
 				res.Err = ErrRetryLimit
