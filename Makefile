@@ -7,7 +7,7 @@ BENCHTIME ?= 1s
 BENCHCOUNT ?= 6
 BIN       := bin/clusterbench
 
-.PHONY: all build run test test-short lint fmt-check vet bench fuzz redis clean
+.PHONY: all build run test test-short lint fmt-check vet bench bench-e2e fuzz redis clean
 
 all: build
 
@@ -52,3 +52,7 @@ fuzz:
 
 clean:
 	rm -rf bin bench.txt
+
+# The generator against redis-benchmark --cluster on one local cluster.
+bench-e2e: redis build
+	@./scripts/bench-e2e.sh $(BIN)

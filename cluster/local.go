@@ -73,7 +73,7 @@ type LocalConfig struct {
 	// BasePort+i and its cluster bus on BasePort+10000+i.
 	BasePort    int
 	NodeTimeout time.Duration // cluster-node-timeout; 0 means DefaultNodeTimeout
-	Dir         string        // parent of the cluster's directory; "" means os.TempDir()
+	Dir         string        // parent of the cluster's directory; "" means DefaultDir()
 	ServerPath  string        // "" means redis-server on PATH
 	Detached    bool          // servers outlive this process (for `cluster up`)
 	// ExtraArgs are more redis-server arguments for every node ("--name",
@@ -107,6 +107,22 @@ func (c LocalConfig) Validate() error {
 		errs = append(errs, errors.New("cluster: timeouts must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// DefaultDir is where local clusters live: /dev/shm when it is a writable
+// directory (memory: every CLUSTER SETSLOT waits for nodes.conf to be
+// fsynced, which on a disk makes a migration crawl at a few ms per slot and
+// measures the disk rather than the cluster), else os.TempDir().
+func DefaultDir() string {
+	const shm = "/dev/shm"
+	if st, err := os.Stat(shm); err == nil && st.IsDir() {
+		if f, err := os.CreateTemp(shm, ".clusterbench-probe-"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return shm
+		}
+	}
+	return os.TempDir()
 }
 
 // LocalNode is one redis-server process of a local cluster.
@@ -166,6 +182,9 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	server, version, err := findServer(cfg.ServerPath)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Dir == "" {
+		cfg.Dir = DefaultDir()
 	}
 	dir, err := os.MkdirTemp(cfg.Dir, dirPrefix)
 	if err != nil {

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -38,7 +39,15 @@ func main() {
 func run(args []string) int {
 	root := newRootCmd()
 	root.SetArgs(args)
-	err := root.Execute()
+	ctx, stop := sigs.watch(context.Background())
+	err := root.ExecuteContext(ctx)
+	stop()
+	if s := sigs.caught(); s != nil {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "clusterbench: "+err.Error())
+		}
+		return exitCode(s)
+	}
 	if err == nil {
 		return exitOK
 	}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/clusterbench/clusterbench/cluster"
+	"github.com/clusterbench/clusterbench/runner"
+	"github.com/clusterbench/clusterbench/strategy"
+	"github.com/clusterbench/clusterbench/workload"
+)
+
+func init() { register(newRunCmd) }
+
+// runFlags are the raw flag values of `run`, turned into a runner.Config
+// by config().
+type runFlags struct {
+	profile              string
+	addrs                []string
+	strategies           []string
+	duration, warmup     time.Duration
+	workers, pipeline    int
+	rate                 string
+	dist                 string
+	zipfTheta            float64
+	hot                  string
+	keys                 int
+	keyPrefix            string
+	tagGroup             int
+	valueSize            string
+	mix                  string
+	migrate              string
+	migrateAt            time.Duration
+	migrateDuration      time.Duration
+	migrateInFlight      int
+	masters, replicas    int
+	seed                 uint64
+	out                  string
+	user, password       string
+	keepKeys             bool
+	allowTopologyChanges bool
+	verify               bool
+	cpuprofile           string
+	quiet                bool
+}
+
+func newRunCmd() *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Drive a Redis Cluster, optionally while its slots move, and report per strategy",
+		Long: `run drives a Redis Cluster with the chosen key distribution and op mix, through
+each chosen client strategy in turn, while an optional migration moves slots
+under the load, and writes summary.json, timeline.csv, one .hlog per strategy
+and report.md to --out.
+
+With no --addrs it starts a local throwaway cluster from redis-server on PATH
+(fresh for every strategy, so each starts from the same cluster) and stops it
+at the end. The keyspace is preloaded first so reads hit and a migration moves
+real data. Latency is measured from each op's intended start: in open-loop
+mode (--rate) a stall shows in the numbers instead of hiding.
+
+Strategies: ` + strings.Join(strategy.Names(), ", ") + `.
+
+Ctrl-C stops the run within a few seconds and still writes what was measured
+(exit 130; SIGTERM exits 143); a second Ctrl-C quits at once.`,
+		Example: `  clusterbench run --duration 30s --migrate scale-out --migrate-at 10s
+  clusterbench run --strategy router,stale,goredis --dist zipf --migrate move:500
+  clusterbench run --addrs 10.0.0.5:7000 --rate 50000 --duration 5m`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.profile, "profile", "", "scenario name recorded in the results")
+	fl.StringSliceVar(&f.addrs, "addrs", nil, "seed nodes of an existing cluster, host:port,... (default: start a local cluster)")
+	fl.StringSliceVar(&f.strategies, "strategy", []string{"router"}, "client strategies to compare, comma-separated")
+	fl.DurationVar(&f.duration, "duration", runner.DefaultDuration, "measured time per strategy, after the warmup")
+	fl.DurationVar(&f.warmup, "warmup", runner.DefaultWarmup, "unmeasured warmup per strategy")
+	fl.IntVar(&f.workers, "workers", runner.DefaultWorkers, "concurrent workers (closed loop: each has one op in flight)")
+	fl.IntVar(&f.pipeline, "pipeline", runner.DefaultPipeline, "ops in flight per worker (only 1 is supported so far)")
+	fl.StringVar(&f.rate, "rate", "0", "open-loop target ops/s: 0 closed loop, N, steps N:DUR,M:DUR, or a ramp N+STEP/EVERY")
+	fl.StringVar(&f.dist, "dist", workload.DefaultDist.String(), "key distribution: uniform, zipf, hotspot, sequential, latest, gaussian")
+	fl.Float64Var(&f.zipfTheta, "zipf-theta", workload.DefaultZipfTheta, "zipf/latest skew, in (0,1)")
+	fl.StringVar(&f.hot, "hot", fmt.Sprintf("%g:%g", workload.DefaultHotKeys, workload.DefaultHotOps), "hotspot: KEYS:OPS fractions, e.g. 0.2:0.8 sends 80% of ops to 20% of keys")
+	fl.IntVar(&f.keys, "keys", workload.DefaultKeys, "keyspace size")
+	fl.StringVar(&f.keyPrefix, "key-prefix", workload.DefaultPrefix, "every key starts with PREFIX: (only such keys are written or deleted)")
+	fl.IntVar(&f.tagGroup, "tag-group", workload.DefaultTagGroup, "N consecutive keys share a {hash tag} (needed by mget/mset); 0: no tags")
+	fl.StringVar(&f.valueSize, "value-size", fmt.Sprint(workload.DefaultValueSize), "value bytes: N or MIN-MAX")
+	fl.StringVar(&f.mix, "mix", workload.DefaultMix, "op mix with weights: get, set, del, incr, mget, mset")
+	fl.StringVar(&f.migrate, "migrate", "none", "migration: none, move:K, scale-out, scale-in, hot-slot[:N], failover[:manual], failover:kill")
+	fl.DurationVar(&f.migrateAt, "migrate-at", runner.DefaultMigrateAt, "start the migration this long after the warmup")
+	fl.DurationVar(&f.migrateDuration, "migrate-duration", 0, "spread the slot moves over this long (0: as fast as they go)")
+	fl.IntVar(&f.migrateInFlight, "migrate-slots-in-flight", 1, "slots moved at once")
+	fl.IntVar(&f.masters, "masters", runner.DefaultMasters, "local cluster: masters")
+	fl.IntVar(&f.replicas, "replicas", 0, "local cluster: replicas per master")
+	fl.Uint64Var(&f.seed, "seed", workload.DefaultSeed, "seed of the key/op stream (the same for every strategy)")
+	fl.StringVar(&f.out, "out", "", "output directory (default results/<time>-<profile>)")
+	fl.StringVar(&f.user, "user", "", "ACL user")
+	fl.StringVar(&f.password, "password", "", "password (or set "+passwordEnv+" to keep it out of shell history)")
+	fl.BoolVar(&f.keepKeys, "keep-keys", false, "leave the run's keys on an external cluster")
+	fl.BoolVar(&f.allowTopologyChanges, "allow-topology-changes", false, "allow migrations and failovers on a cluster that is not on loopback")
+	fl.BoolVar(&f.verify, "verify", false, "check reads against acknowledged writes (not built yet)")
+	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a pprof CPU profile of the run to FILE")
+	fl.BoolVar(&f.quiet, "quiet", false, "no live status")
+	return cmd
+}
+
+// config turns the flags into a runner config, reporting every bad value.
+func (f *runFlags) config(cmd *cobra.Command) (runner.Config, error) {
+	var errs []string
+	bad := func(err error) { errs = append(errs, err.Error()) }
+	wc := workload.DefaultConfig()
+	var err error
+	if wc.Dist, err = workload.ParseDist(f.dist); err != nil {
+		bad(err)
+	}
+	if cmd.Flags().Changed("hot") || wc.Dist == workload.DistHotspot {
+		if wc.Hot, err = workload.ParseHot(f.hot); err != nil {
+			bad(err)
+		}
+	}
+	if wc.ValueSize, err = workload.ParseValueSize(f.valueSize); err != nil {
+		bad(err)
+	}
+	if wc.Mix, err = workload.ParseMix(f.mix); err != nil {
+		bad(err)
+	}
+	wc.ZipfTheta, wc.Keys, wc.Prefix, wc.TagGroup, wc.Seed = f.zipfTheta, f.keys, f.keyPrefix, f.tagGroup, f.seed
+	schedule, err := workload.ParseRate(f.rate)
+	if err != nil {
+		bad(err)
+	}
+	scenario, err := cluster.ParseScenario(f.migrate)
+	if err != nil {
+		bad(err)
+	}
+	if f.verify {
+		bad(errors.New("--verify is not built yet: run without it"))
+	}
+	if f.pipeline > 1 {
+		bad(errors.New("--pipeline > 1 is not built yet: use --pipeline 1 with more --workers"))
+	}
+	password := f.password
+	if password == "" {
+		password = os.Getenv(passwordEnv)
+	}
+	profile := f.profile
+	if profile == "" {
+		profile = "adhoc"
+	}
+	out := f.out
+	if out == "" {
+		out = filepath.Join("results", time.Now().Format("20060102-150405")+"-"+profile)
+	}
+	cfg := runner.Config{
+		Profile: profile, Addrs: f.addrs, Strategies: f.strategies, Duration: f.duration, Warmup: f.warmup,
+		Workers: f.workers, Pipeline: f.pipeline, Schedule: schedule, Workload: wc,
+		Migrate: scenario, MigrateAt: f.migrateAt, MigrateDuration: f.migrateDuration, MigrateSlotsInFlight: f.migrateInFlight,
+		Masters: f.masters, Replicas: f.replicas, Out: out,
+		Conn:     cluster.ConnOptions{Username: f.user, Password: password},
+		KeepKeys: f.keepKeys, AllowTopologyChanges: f.allowTopologyChanges, Verify: f.verify,
+	}
+	if len(errs) == 0 {
+		if err := cfg.Validate(); err != nil {
+			for _, e := range strings.Split(err.Error(), "\n") {
+				errs = append(errs, strings.TrimPrefix(e, "runner: invalid configuration: "))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return cfg, badInput("%s", strings.Join(errs, "; "))
+	}
+	if !f.quiet {
+		cfg.Status = os.Stderr
+		cfg.Terminal = term.IsTerminal(int(os.Stderr.Fd()))
+	}
+	return cfg, nil
+}
+
+func runRun(cmd *cobra.Command, f *runFlags) error {
+	cfg, err := f.config(cmd)
+	if err != nil {
+		return err
+	}
+	if err := checkOutDir(cfg.Out); err != nil {
+		return err
+	}
+	if f.cpuprofile != "" {
+		stop, err := startCPUProfile(f.cpuprofile)
+		if err != nil {
+			return badInput("--cpuprofile %s: %v: name a writable file", f.cpuprofile, err)
+		}
+		defer stop()
+	}
+	hooks := runner.Hooks{OnLocal: func(l *cluster.Local) func() {
+		return onForcedExit(func() { _ = l.Stop() })
+	}}
+	rep, runErr := runner.Run(cmd.Context(), cfg, hooks)
+	if rep != nil && rep.Measured() {
+		if err := runner.WriteOutputs(rep, cfg.Out); err != nil {
+			return errors.Join(runErr, fmt.Errorf("writing results to %s: %w", cfg.Out, err))
+		}
+		runner.RenderTable(cmd.OutOrStdout(), rep)
+		fmt.Fprintf(cmd.ErrOrStderr(), "results in %s\n", cfg.Out)
+	}
+	if runErr != nil && isSetupError(runErr) {
+		return badInput("%v", runErr)
+	}
+	return runErr
+}
+
+// isSetupError tells errors that come from what the user pointed the run at
+// (no redis-server, an address that does not answer, a server that is not
+// a cluster, a port in use): bad input, exit 2.
+func isSetupError(err error) bool {
+	return errors.Is(err, cluster.ErrServerNotFound) || errors.Is(err, cluster.ErrNotCluster) ||
+		errors.Is(err, cluster.ErrPortInUse) || errors.Is(err, runner.ErrUnreachable)
+}
+
+// checkOutDir refuses an output directory that already holds a run, or
+// whose parent cannot be written, before anything starts. It creates
+// nothing: the directory is made when there are results to write.
+func checkOutDir(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "summary.json")); err == nil {
+		return badInput("--out %s already holds a run: choose another directory", dir)
+	}
+	parent := dir
+	for {
+		st, err := os.Stat(parent)
+		if err == nil {
+			if !st.IsDir() {
+				return badInput("--out %s: %s is not a directory: choose another path", dir, parent)
+			}
+			break
+		}
+		next := filepath.Dir(parent)
+		if next == parent {
+			break
+		}
+		parent = next
+	}
+	probe, err := os.MkdirTemp(parent, ".clusterbench-probe-")
+	if err != nil {
+		return badInput("--out %s is not writable (%v): choose a directory you can write", dir, err)
+	}
+	return os.Remove(probe)
+}

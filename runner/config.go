@@ -1,0 +1,173 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/clusterbench/clusterbench/cluster"
+	"github.com/clusterbench/clusterbench/strategy"
+	"github.com/clusterbench/clusterbench/workload"
+)
+
+// Defaults of a run, as the CLI documents them.
+const (
+	DefaultDuration  = 60 * time.Second
+	DefaultWarmup    = 5 * time.Second
+	DefaultWorkers   = 16
+	DefaultPipeline  = 1
+	DefaultMasters   = 3
+	DefaultMigrateAt = 10 * time.Second
+	DefaultInterval  = time.Second
+	// DefaultGrace is how long in-flight operations may finish after the
+	// run stops issuing new ones, before they are abandoned.
+	DefaultGrace = 2 * time.Second
+)
+
+// Config is one run: what to drive, against which cluster, and where the
+// results go. The CLI and the profiles fill it; Validate checks it whole.
+type Config struct {
+	Profile    string
+	Addrs      []string // seeds of an external cluster; empty: a local one
+	Strategies []string
+	Duration   time.Duration // measured time, after the warmup
+	Warmup     time.Duration
+	Workers    int
+	Pipeline   int
+	// Schedule is the open-loop arrival schedule (workload.ParseRate); nil
+	// runs closed loop: each worker issues its next op when the last ends.
+	Schedule workload.Schedule
+	Workload workload.Config
+
+	Migrate         cluster.Scenario // Kind none (or zero): no migration
+	MigrateAt       time.Duration    // after the warmup
+	MigrateDuration time.Duration    // spread the slot moves over this long (0: as fast as it goes)
+	// MigrateSlotsInFlight is how many slots move at once (0: one, as
+	// redis-cli --cluster reshard does).
+	MigrateSlotsInFlight int
+
+	Masters, Replicas int // the local cluster's shape
+
+	Out      string // output directory
+	Conn     cluster.ConnOptions
+	KeepKeys bool
+	// AllowTopologyChanges lets a migration or failover touch a cluster
+	// that is not on loopback.
+	AllowTopologyChanges bool
+	Verify               bool
+	Interval             time.Duration // reporting interval
+	Grace                time.Duration
+
+	// Status receives the live status lines (nil: none). Terminal makes
+	// them one rewritten line instead of a line per interval.
+	Status   io.Writer
+	Terminal bool
+}
+
+// ErrConfig is wrapped by every validation error.
+var ErrConfig = errors.New("runner: invalid configuration")
+
+func bad(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+}
+
+// Validate reports every problem at once, each naming the flag and the fix.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(err error) { errs = append(errs, err) }
+	if c.Duration <= 0 {
+		add(bad("--duration %v must be positive, e.g. 60s", c.Duration))
+	}
+	if c.Warmup < 0 {
+		add(bad("--warmup %v must not be negative, e.g. 5s", c.Warmup))
+	}
+	if c.Workers <= 0 {
+		add(bad("--workers %d must be at least 1, e.g. 16", c.Workers))
+	}
+	if c.Pipeline <= 0 {
+		add(bad("--pipeline %d must be at least 1", c.Pipeline))
+	}
+	if len(c.Strategies) == 0 {
+		add(bad("--strategy names no strategy: use one or more of router, unaware, stale, ..."))
+	}
+	seen := map[string]bool{}
+	for _, s := range c.Strategies {
+		switch {
+		case !strategy.Exists(s):
+			add(fmt.Errorf("%w: %w %q: choose from %v", ErrConfig, strategy.ErrUnknown, s, strategy.Names()))
+		case seen[s]:
+			add(bad("--strategy lists %q twice: name each strategy once", s))
+		}
+		seen[s] = true
+	}
+	for _, e := range c.Workload.Validate() {
+		add(fmt.Errorf("%w: %w", ErrConfig, e))
+	}
+	if c.migrates() {
+		if c.MigrateAt < 0 || c.MigrateAt >= c.Duration {
+			add(bad("--migrate-at %v must fall inside --duration %v", c.MigrateAt, c.Duration))
+		}
+		if len(c.Addrs) == 0 && c.Masters < 2 && needsTwoMasters(c.Migrate) {
+			add(bad("--migrate %s needs at least 2 masters: use --masters 2 or more", c.Migrate))
+		}
+		if len(c.Addrs) == 0 && c.Replicas < 1 && isFailover(c.Migrate) {
+			add(bad("--migrate %s needs replicas to promote: use --replicas 1", c.Migrate))
+		}
+		if len(c.Addrs) > 0 && c.Migrate.NeedsLocal() {
+			add(bad("--migrate %s starts or stops nodes, which only works on the local cluster clusterbench starts: drop --addrs, or use move:K or hot-slot", c.Migrate))
+		}
+	}
+	if c.MigrateSlotsInFlight < 0 {
+		add(bad("--migrate-slots-in-flight %d must not be negative", c.MigrateSlotsInFlight))
+	}
+	if c.MigrateDuration < 0 {
+		add(bad("--migrate-duration %v must not be negative", c.MigrateDuration))
+	}
+	if len(c.Addrs) == 0 {
+		if c.Masters < 1 {
+			add(bad("--masters %d must be at least 1", c.Masters))
+		}
+		if c.Replicas < 0 {
+			add(bad("--replicas %d must not be negative", c.Replicas))
+		}
+	}
+	for _, a := range c.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			add(bad("--addrs %q is not host:port, e.g. 127.0.0.1:7000", a))
+		}
+	}
+	if c.Out == "" {
+		add(bad("--out is empty: name an output directory"))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults fills the zero knobs that have a default.
+func (c Config) withDefaults() Config {
+	if c.Interval <= 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.Grace <= 0 {
+		c.Grace = DefaultGrace
+	}
+	return c
+}
+
+// migrates reports whether the run has a migration scenario.
+func (c *Config) migrates() bool {
+	return c.Migrate.Kind != "" && c.Migrate.Kind != cluster.ScenarioNone
+}
+
+func needsTwoMasters(s cluster.Scenario) bool {
+	switch s.Kind {
+	case cluster.ScenarioMove, cluster.ScenarioScaleIn, cluster.ScenarioHotSlot:
+		return true
+	}
+	return false
+}
+
+func isFailover(s cluster.Scenario) bool {
+	return s.Kind == cluster.ScenarioFailover || s.Kind == cluster.ScenarioFailoverKill
+}
