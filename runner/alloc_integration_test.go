@@ -1,0 +1,83 @@
+package runner
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/clusterbench/clusterbench/cluster"
+	"github.com/clusterbench/clusterbench/internal/redistest"
+	"github.com/clusterbench/clusterbench/metrics"
+	"github.com/clusterbench/clusterbench/strategy"
+	"github.com/clusterbench/clusterbench/workload"
+)
+
+// TestPerOpPathAllocatesNothingIntegration measures the whole per-op path
+// of an own strategy against a real cluster: key generation, slot hashing,
+// slot-map lookup, the RESP round trip, classification and recording.
+func TestPerOpPathAllocatesNothingIntegration(t *testing.T) {
+	redistest.RequireServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := cluster.StartLocal(ctx, cluster.LocalConfig{Masters: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop()
+
+	for _, tc := range []struct {
+		name string
+		mix  string
+		tags int
+	}{
+		{"get-set", "get:80,set:20", 0},
+		{"incr-del", "incr:50,del:50", 0},
+		{"mget-mset", "mget:50,mset:50", 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wc := workload.DefaultConfig()
+			wc.Keys, wc.Prefix, wc.TagGroup = 2000, "alloc", tc.tags
+			if wc.Mix, err = workload.ParseMix(tc.mix); err != nil {
+				t.Fatal(err)
+			}
+			wl, err := workload.New(wc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: l.MasterAddrs(), DisableCache: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Preload(ctx, rc, wl, 2, nil)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := strategy.New(ctx, "router", strategy.Config{Seeds: l.MasterAddrs()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			col, err := metrics.NewCollector(metrics.Config{Ops: opNames, Phases: phaseNames, Interval: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cw, _ := s.NewWorker(0)
+			defer cw.Close()
+			ck := &clock{t0: time.Now()}
+			ck.phase.Store(phaseBaseline)
+			w := &worker{gen: wl.Generator(0), client: cw, rec: col.NewRecorder(), clock: ck,
+				nodes: newNodeIndex(), workers: 1, seen: map[string]uint16{}}
+			// Warm up: connections to every node, every histogram combination.
+			for range 5000 {
+				w.one(ctx, time.Now())
+			}
+			allocs := testing.AllocsPerRun(3000, func() { w.one(ctx, time.Now()) })
+			if allocs != 0 {
+				t.Fatalf("one op allocates %v times on average, want 0", allocs)
+			}
+		})
+	}
+}
