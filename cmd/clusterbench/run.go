@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/clusterbench/clusterbench/cluster"
+	"github.com/clusterbench/clusterbench/profiles"
 	"github.com/clusterbench/clusterbench/runner"
 	"github.com/clusterbench/clusterbench/strategy"
 	"github.com/clusterbench/clusterbench/workload"
@@ -51,8 +52,10 @@ type runFlags struct {
 	quiet                bool
 }
 
-func newRunCmd() *cobra.Command {
-	f := &runFlags{}
+func newRunCmd() *cobra.Command { return newRunCmdWith(&runFlags{}) }
+
+// newRunCmdWith builds the run command around f, which its flags fill.
+func newRunCmdWith(f *runFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Drive a Redis Cluster, optionally while its slots move, and report per strategy",
@@ -78,7 +81,7 @@ Ctrl-C stops the run within a few seconds and still writes what was measured
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.profile, "profile", "", "scenario name recorded in the results")
+	fl.StringVar(&f.profile, "profile", "", "a shipped profile (see `clusterbench profiles`) or a YAML file of run flags; flags given here override it")
 	fl.StringSliceVar(&f.addrs, "addrs", nil, "seed nodes of an existing cluster, host:port,... (default: start a local cluster)")
 	fl.StringSliceVar(&f.strategies, "strategy", []string{"router"}, "client strategies to compare, comma-separated")
 	fl.DurationVar(&f.duration, "duration", runner.DefaultDuration, "measured time per strategy, after the warmup")
@@ -185,6 +188,11 @@ func (f *runFlags) config(cmd *cobra.Command) (runner.Config, error) {
 }
 
 func runRun(cmd *cobra.Command, f *runFlags) error {
+	if f.profile != "" {
+		if err := applyProfile(cmd, f); err != nil {
+			return err
+		}
+	}
 	cfg, err := f.config(cmd)
 	if err != nil {
 		return err
@@ -251,4 +259,48 @@ func checkOutDir(dir string) error {
 		return badInput("--out %s is not writable (%v): choose a directory you can write", dir, err)
 	}
 	return os.Remove(probe)
+}
+
+// profileChecks parse the string-valued settings of a profile at once, so
+// a bad value is reported with the profile's file and line.
+var profileChecks = map[string]func(string) error{
+	"dist":       func(v string) error { _, err := workload.ParseDist(v); return err },
+	"hot":        func(v string) error { _, err := workload.ParseHot(v); return err },
+	"mix":        func(v string) error { _, err := workload.ParseMix(v); return err },
+	"value-size": func(v string) error { _, err := workload.ParseValueSize(v); return err },
+	"rate":       func(v string) error { _, err := workload.ParseRate(v); return err },
+	"migrate":    func(v string) error { _, err := cluster.ParseScenario(v); return err },
+	"strategy": func(v string) error {
+		for _, name := range strings.Split(v, ",") {
+			if !strategy.Exists(name) {
+				return fmt.Errorf("unknown strategy %q: choose from %s", name, strings.Join(strategy.Names(), ", "))
+			}
+		}
+		return nil
+	},
+}
+
+// applyProfile loads --profile and sets every flag it names that the
+// command line did not set.
+func applyProfile(cmd *cobra.Command, f *runFlags) error {
+	fl := cmd.Flags()
+	known := func(key string) bool { return key != "profile" && fl.Lookup(key) != nil }
+	p, err := profiles.Load(f.profile, known)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	for _, s := range p.Settings {
+		if fl.Changed(s.Key) {
+			continue
+		}
+		err := fl.Set(s.Key, s.Value)
+		if check, ok := profileChecks[s.Key]; ok && err == nil {
+			err = check(s.Value)
+		}
+		if err != nil {
+			return badInput("profile %s:%d: %s: %v", p.File, s.Line, s.Key, err)
+		}
+	}
+	f.profile = p.Name
+	return nil
 }
