@@ -178,7 +178,7 @@ func runOne(ctx context.Context, cfg Config, hooks Hooks, wl *workload.Workload,
 	measure(ctx, cfg, e, wl, s, sampler, sr, status)
 
 	sr.Client = s.Stats()
-	sr.Server = sampler.sample(context.WithoutCancel(ctx)).Sub(serverBefore)
+	sr.Server = sampler.sample(context.WithoutCancel(ctx)).since(serverBefore)
 	harness := cluster.AdminTopologyCalls().Sub(adminBefore)
 	for k, v := range harness {
 		sr.Server.Calls[k] -= v
@@ -338,7 +338,7 @@ loop:
 			break loop
 		case <-tick.C:
 			cur := sampler.sample(hard)
-			delta := cur.Sub(prevServer)
+			delta := cur.since(prevServer)
 			sr.ServerTimeline = append(sr.ServerTimeline, delta)
 			prevServer = cur
 			if iv, ok := col.Latest(); ok {

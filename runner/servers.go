@@ -36,18 +36,31 @@ func (s *serverSampler) add(addr string) {
 	}
 }
 
-// sample reads every node and returns the sum.
-func (s *serverSampler) sample(ctx context.Context) metrics.ServerCounters {
+// snapshot is every node's counters at one moment.
+type snapshot map[string]metrics.ServerCounters
+
+// since is the servers' counts from prev to s, subtracted node by node (so
+// a restarted node's reset counters are handled per node) and summed.
+func (s snapshot) since(prev snapshot) metrics.ServerCounters {
+	sum := metrics.ServerCounters{Calls: map[string]int64{}}
+	for addr, cur := range s {
+		sum = sum.Add(cur.Sub(prev[addr])) // a node new since prev counts from zero
+	}
+	return sum
+}
+
+// sample reads every node; a node that does not answer keeps its last counts.
+func (s *serverSampler) sample(ctx context.Context) snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sum := metrics.ServerCounters{Calls: map[string]int64{}}
+	out := snapshot{}
 	for addr := range s.last {
 		if n, err := s.read(ctx, addr); err == nil {
 			s.last[addr] = n
 		}
-		sum = sum.Add(s.last[addr])
+		out[addr] = s.last[addr]
 	}
-	return sum
+	return out
 }
 
 // read asks one node for its counters; s.mu must be held.
