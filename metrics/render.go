@@ -136,6 +136,83 @@ func strategyTable(s *Summary) table {
 	return t
 }
 
+// rankingTable ranks the strategies by p99 while migrating (those without
+// a migrating phase last, by overall p99): the comparison of a run with
+// several strategies.
+func rankingTable(s *Summary) table {
+	t := table{textCols: 2, header: []string{
+		"#", "strategy", "ops/s migrating", "baseline p50/p99/p99.9", "migrating p50/p99/p99.9", "after p50/p99/p99.9",
+		"MOVED c/s", "ASK c/s", "extra RT/op", "refreshes c/s", "errors", "converged",
+	}}
+	idx := make([]int, len(s.Strategies))
+	for i := range idx {
+		idx[i] = i
+	}
+	key := func(i int) (bool, float64) {
+		if ph, ok := s.Strategies[i].Phases["migrating"]; ok && ph.Ops > 0 {
+			return true, ph.LatencyUS.P99
+		}
+		return false, 0
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		ha, pa := key(a)
+		hb, pb := key(b)
+		switch {
+		case ha && !hb:
+			return -1
+		case hb && !ha:
+			return 1
+		case pa < pb:
+			return -1
+		case pa > pb:
+			return 1
+		}
+		return 0
+	})
+	triple := func(st *StrategySummary, phase string) string {
+		ph, ok := st.Phases[phase]
+		if !ok || ph.Ops == 0 {
+			return "-"
+		}
+		l := ph.LatencyUS
+		return us(l.P50) + " / " + us(l.P99) + " / " + us(l.P999)
+	}
+	for rank, i := range idx {
+		st := &s.Strategies[i]
+		known := st.Topology != nil
+		cl := st.Redirects.Client
+		mig := "-"
+		if ph, ok := st.Phases["migrating"]; ok && ph.Ops > 0 {
+			mig = strconv.FormatFloat(ph.Throughput, 'f', 0, 64)
+		}
+		rt := "-"
+		if st.ExtraRoundTripsPerOp != nil {
+			rt = strconv.FormatFloat(*st.ExtraRoundTripsPerOp, 'f', 4, 64)
+		}
+		refresh := count(st.Refreshes)
+		if cl == nil {
+			refresh = "-"
+		}
+		if known {
+			refresh += "/" + count(st.Topology.Total)
+		} else {
+			refresh += "/-"
+		}
+		conv := "-"
+		if st.ConvergenceS != nil {
+			conv = strconv.FormatFloat(*st.ConvergenceS, 'f', 1, 64) + "s"
+		}
+		t.rows = append(t.rows, []string{
+			strconv.Itoa(rank + 1), st.Name, mig,
+			triple(st, "baseline"), triple(st, "migrating"), triple(st, "after"),
+			clientServer(cl, func(c *ClientRedirects) int64 { return c.Moved }, st.Redirects.Server.Moved, known),
+			clientServer(cl, func(c *ClientRedirects) int64 { return c.Ask }, st.Redirects.Server.Ask, known),
+			rt, refresh, count(st.Errors), conv,
+		})
+	}
+	return t
+}
+
 func (t table) text(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	line := func(cells []string) { fmt.Fprint(tw, strings.Join(cells, "\t")+"\t\n") }
@@ -182,7 +259,16 @@ func RenderTable(w io.Writer, s *Summary) error {
 	if _, err := fmt.Fprintln(w); err != nil {
 		return err
 	}
-	return strategyTable(s).text(w)
+	if err := strategyTable(s).text(w); err != nil {
+		return err
+	}
+	if len(s.Strategies) < 2 {
+		return nil
+	}
+	if _, err := fmt.Fprintln(w, "\nranked by p99 while migrating (c/s: client/server; extra RT/op: redirects, separate ASKING round trips and topology calls per op; converged: last slot move to last redirect)"); err != nil {
+		return err
+	}
+	return rankingTable(s).text(w)
 }
 
 // WriteReportMarkdown writes report.md: the run's facts, the two tables of
@@ -222,6 +308,16 @@ func WriteReportMarkdown(w io.Writer, s *Summary) error {
 	b.Reset()
 	if err := strategyTable(s).markdown(w); err != nil {
 		return err
+	}
+	if len(s.Strategies) > 1 {
+		if _, err := io.WriteString(w, "\n## Strategies ranked by p99 while migrating\n\n"+
+			"extra RT/op: server-counted MOVED + ASK + separate ASKING round trips + topology calls, per op. "+
+			"converged: from the last slot move to the end of the last interval with a MOVED or ASK (1 s resolution).\n\n"); err != nil {
+			return err
+		}
+		if err := rankingTable(s).markdown(w); err != nil {
+			return err
+		}
 	}
 
 	var errs []string

@@ -415,8 +415,15 @@ func TestRender(t *testing.T) {
 		}
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 1+8+1+1+2 { // header + 2×4 phases, blank, header + 2 strategies
+	// header + 2×4 phases, blank, header + 2 strategies, then the ranking:
+	// blank, its title, header + 2 strategies.
+	if len(lines) != 1+8+1+1+2+1+1+1+2 {
 		t.Errorf("table has %d lines:\n%s", len(lines), out)
+	}
+	// The ranking puts the lower p99 while migrating first.
+	rank := lines[len(lines)-2:]
+	if !strings.HasPrefix(strings.TrimSpace(rank[0]), "1") {
+		t.Errorf("ranking rows %q", rank)
 	}
 	// Phases come in run order.
 	if strings.Index(out, "warmup") > strings.Index(out, "baseline") || strings.Index(out, "migrating") > strings.Index(out, "after") {

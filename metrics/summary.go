@@ -75,9 +75,18 @@ type StrategySummary struct {
 	// SlotsMoved counts the slots migrated during the strategy's run;
 	// RoundTripsPerSlot is (server MOVED + ASK + topology calls) / SlotsMoved,
 	// DESIGN.md's bar (null without moved slots or server counts).
-	SlotsMoved        int64       `json:"slots_moved"`
-	RoundTripsPerSlot *float64    `json:"round_trips_per_slot"`
-	Diagnostics       Diagnostics `json:"diagnostics"`
+	SlotsMoved        int64    `json:"slots_moved"`
+	RoundTripsPerSlot *float64 `json:"round_trips_per_slot"`
+	// ExtraRoundTripsPerOp is (server MOVED + ASK + separate ASKING round
+	// trips + topology calls) / ops: what the strategy paid on top of one
+	// round trip per op.
+	ExtraRoundTripsPerOp *float64 `json:"extra_round_trips_per_op"`
+	// ConvergenceS is the time from the last slot move to the end of the
+	// last sampling interval in which the servers still sent this
+	// strategy a MOVED or ASK (0 when none came after the last move);
+	// resolution: one interval. Null without a migration.
+	ConvergenceS *float64    `json:"convergence_s"`
+	Diagnostics  Diagnostics `json:"diagnostics"`
 }
 
 // Redirects are counted by the client and by the servers.

@@ -123,6 +123,8 @@ func (r *Report) Summary() (*metrics.Summary, error) {
 			}
 		}
 		st.SetServer(sr.Server)
+		st.ExtraRoundTripsPerOp = extraRoundTrips(sr)
+		st.ConvergenceS = convergence(sr)
 		s.Strategies = append(s.Strategies, st)
 		for _, ev := range sr.Events {
 			if perSlot(ev.Kind) {
@@ -135,6 +137,43 @@ func (r *Report) Summary() (*metrics.Summary, error) {
 		}
 	}
 	return s, nil
+}
+
+// extraRoundTrips is what a strategy paid beyond one round trip per op,
+// counted by the servers: MOVED and ASK replies (each costs a retry),
+// ASKING sent as a round trip of its own, and topology calls.
+func extraRoundTrips(sr *StrategyRun) *float64 {
+	ops := sr.Result.Totals.Ops
+	if ops == 0 {
+		return nil
+	}
+	extra := sr.Server.Moved + sr.Server.Ask + sr.Server.TopologyCalls().Total
+	if sr.AskTwoRoundTrips {
+		extra += sr.Server.Calls[metrics.CmdAsking]
+	}
+	v := float64(extra) / float64(ops)
+	return &v
+}
+
+// convergence is the time from the last slot move to the end of the last
+// server sampling interval with a MOVED or ASK for this strategy.
+func convergence(sr *StrategyRun) *float64 {
+	var lastMove time.Time
+	for _, ev := range sr.Events {
+		if ev.Kind == cluster.EventSlotMoved && ev.At.After(lastMove) {
+			lastMove = ev.At
+		}
+	}
+	if lastMove.IsZero() {
+		return nil
+	}
+	v := 0.0
+	for _, smp := range sr.ServerTimeline {
+		if smp.Counts.Moved+smp.Counts.Ask > 0 && smp.At.After(lastMove) {
+			v = smp.At.Sub(lastMove).Seconds()
+		}
+	}
+	return &v
 }
 
 // Version is the tool's version, set at build time with -ldflags.

@@ -28,8 +28,8 @@ type StrategyRun struct {
 	// commandstats deltas summed over every node), with the harness's own
 	// calls (migrator, sampler) taken out of the topology calls.
 	Server metrics.ServerCounters
-	// ServerTimeline is the servers' MOVED/ASK per interval.
-	ServerTimeline []metrics.ServerCounters
+	// ServerTimeline is the servers' counts per sampling interval.
+	ServerTimeline []ServerSample
 	Events         []cluster.Event
 	Migration      cluster.MoveStats
 	MigrationErr   error
@@ -39,7 +39,15 @@ type StrategyRun struct {
 	Nodes          []string // node addresses by metrics.Sample.Node index, then masters that served nothing
 	SlotOwner      []int    // final owner of each slot, an index into Nodes (-1: none)
 	Interrupted    bool
-	Err            error // the run failed (the results above may be partial)
+	// AskTwoRoundTrips: the strategy sends ASKING as a round trip of its own.
+	AskTwoRoundTrips bool
+	Err              error // the run failed (the results above may be partial)
+}
+
+// ServerSample is the servers' counts over one sampling interval ending At.
+type ServerSample struct {
+	At     time.Time
+	Counts metrics.ServerCounters
 }
 
 // Report is a whole run: every strategy, in the order they ran.
@@ -166,6 +174,9 @@ func runOne(ctx context.Context, cfg Config, hooks Hooks, wl *workload.Workload,
 		return fail(fmt.Errorf("open strategy: %w", err))
 	}
 	defer s.Close()
+	if own, ok := s.(*strategy.Own); ok {
+		sr.AskTwoRoundTrips = own.Router().Policy().AskTwoRoundTrips
+	}
 
 	sampler := newServerSampler(cfg.Conn)
 	defer sampler.close()
@@ -339,7 +350,7 @@ loop:
 		case <-tick.C:
 			cur := sampler.sample(hard)
 			delta := cur.since(prevServer)
-			sr.ServerTimeline = append(sr.ServerTimeline, delta)
+			sr.ServerTimeline = append(sr.ServerTimeline, ServerSample{At: time.Now(), Counts: delta})
 			prevServer = cur
 			if iv, ok := col.Latest(); ok {
 				st.interval(iv, delta, cfg.Interval, time.Since(ck.t0), cfg.Warmup+cfg.Duration)
