@@ -46,7 +46,7 @@ var (
 
 // Result is what one command went through.
 type Result struct {
-	Moved, Ask uint8 // redirects followed
+	Moved, Ask uint8 // redirects received (followed, or refused by the budget)
 	TryAgain   uint8 // TRYAGAIN replies received
 	Retries    uint8 // TRYAGAIN/CLUSTERDOWN/LOADING retries
 	Refreshes  uint8 // topology refreshes this command waited for
@@ -191,16 +191,27 @@ func (s *Session) Do(ctx context.Context, slot uint16) Result {
 		res.Kind = rd.Kind
 		switch rd.Kind {
 		case KindMoved, KindAsk:
+			// Count every redirect received, followed or refused, so the
+			// client's counts match the servers' errorstats.
+			if rd.Kind == KindAsk {
+				res.Ask++
+				r.ask.Add(1)
+			} else {
+				res.Moved++
+				r.moved.Add(1)
+			}
 			if redirects >= p.maxRedirects() {
 				res.Err = ErrRedirectLimit
 				return res
 			}
 			redirects++
+			// A MOVED while the migration cadence already runs needs no
+			// refresh of its own: the patch serves this slot and the next
+			// timed refresh brings the rest.
+			cadence := p.MigrationRefresh > 0 && r.migrationVisible()
 			r.lastRedirect.Store(time.Now().UnixNano())
 			target := strings.Clone(FillHost(rd.Addr, addr))
 			if rd.Kind == KindAsk {
-				res.Ask++
-				r.ask.Add(1)
 				if p.RefreshOnAsk {
 					r.triggerRefresh(ctx, &res)
 				}
@@ -210,8 +221,6 @@ func (s *Session) Do(ctx context.Context, slot uint16) Result {
 				}
 				continue
 			}
-			res.Moved++
-			r.moved.Add(1)
 			ask = AskNone
 			addr = target
 			switch p.Moved {
@@ -223,7 +232,7 @@ func (s *Session) Do(ctx context.Context, slot uint16) Result {
 					addr = a
 				}
 			}
-			if p.Moved != MovedRediscover && r.movedTrigger() {
+			if p.Moved != MovedRediscover && !cadence && r.movedTrigger() {
 				r.triggerRefresh(ctx, &res)
 			}
 			if p.MovedBackoff > 0 && !sleep(ctx, p.MovedBackoff) {

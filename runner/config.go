@@ -95,8 +95,8 @@ func (c *Config) Validate() error {
 	seen := map[string]bool{}
 	for _, s := range c.Strategies {
 		switch {
-		case !strategy.Exists(s):
-			add(fmt.Errorf("%w: %w %q: choose from %v", ErrConfig, strategy.ErrUnknown, s, strategy.Names()))
+		case strategy.CheckName(s) != nil:
+			add(fmt.Errorf("%w: %w", ErrConfig, strategy.CheckName(s)))
 		case seen[s]:
 			add(bad("--strategy lists %q twice: name each strategy once", s))
 		}

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clusterbench/clusterbench/cluster"
@@ -254,7 +255,7 @@ func WriteOutputs(r *Report, dir string) error {
 			continue
 		}
 		rows = append(rows, metrics.TimelineRows(sr.Name, sr.Result)...)
-		if err := writeFile(filepath.Join(dir, sr.Name+".hlog"), func(w io.Writer) error {
+		if err := writeFile(filepath.Join(dir, FileName(sr.Name)+".hlog"), func(w io.Writer) error {
 			return metrics.WriteHlog(w, sr.Result)
 		}); err != nil {
 			return err
@@ -291,6 +292,19 @@ func RenderTable(w io.Writer, r *Report) error {
 		return err
 	}
 	return metrics.RenderTable(w, sum)
+}
+
+// FileName turns a strategy name into a file name: custom strategies are
+// named by their knobs (custom:moved=patch,...), whose ':' ',' '=' are kept
+// out of file names.
+func FileName(strategy string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			return r
+		}
+		return '_'
+	}, strategy)
 }
 
 // writeEvents writes every event of every strategy, slot by slot.

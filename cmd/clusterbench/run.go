@@ -163,7 +163,7 @@ func (f *runFlags) config(cmd *cobra.Command) (runner.Config, error) {
 		out = filepath.Join("results", time.Now().Format("20060102-150405")+"-"+profile)
 	}
 	cfg := runner.Config{
-		Profile: profile, Addrs: f.addrs, Strategies: f.strategies, Duration: f.duration, Warmup: f.warmup,
+		Profile: profile, Addrs: f.addrs, Strategies: strategy.GroupCustom(f.strategies), Duration: f.duration, Warmup: f.warmup,
 		Workers: f.workers, Pipeline: f.pipeline, Schedule: schedule, Workload: wc,
 		Migrate: scenario, MigrateAt: f.migrateAt, MigrateDuration: f.migrateDuration, MigrateSlotsInFlight: f.migrateInFlight,
 		Masters: f.masters, Replicas: f.replicas, Out: out,
@@ -271,9 +271,9 @@ var profileChecks = map[string]func(string) error{
 	"rate":       func(v string) error { _, err := workload.ParseRate(v); return err },
 	"migrate":    func(v string) error { _, err := cluster.ParseScenario(v); return err },
 	"strategy": func(v string) error {
-		for _, name := range strings.Split(v, ",") {
-			if !strategy.Exists(name) {
-				return fmt.Errorf("unknown strategy %q: choose from %s", name, strings.Join(strategy.Names(), ", "))
+		for _, name := range strategy.GroupCustom(strings.Split(v, ",")) {
+			if err := strategy.CheckName(name); err != nil {
+				return err
 			}
 		}
 		return nil
