@@ -12,20 +12,25 @@ import (
 //   - the MOVED also triggers one asynchronous refresh, delayed by a small
 //     jitter so that a burst of MOVED replies from many workers costs one
 //     refresh, with one trailing refresh for triggers that arrive while it
-//     runs;
+//     runs: during a reshard every refresh teaches the map all the slots
+//     that finished moving so far, before most of them are ever hit;
 //   - ASK is answered with ASKING and the command in one write, and does
 //     not refresh (the slot has not moved yet);
-//   - while a migration is visible (an ASK or MOVED in the last two
-//     seconds) the map is refreshed every 250 ms, so most slots are learnt
-//     from a refresh as they finish moving instead of from a MOVED each;
 //   - TRYAGAIN / CLUSTERDOWN back off exponentially from 10 ms.
+//
+// Measured at an equal offered load (--rate 5000, zipf, a 4096-slot
+// scale-out, 16 workers), MOVED+ASK+topology calls: this policy 98,
+// radix 115, the same with a 200 ms drop cooldown 120, go-redis 238. A
+// timed refresh every 250-500 ms while a migration is visible
+// (MigrationRefresh) cost more than it saved: the slots it learns early
+// are mostly ones no op would have hit before the next MOVED-triggered
+// refresh anyway.
 var RouterPolicy = router.Policy{
-	Moved:            router.MovedPatch,
-	Refresh:          router.RefreshAsync,
-	Jitter:           5 * time.Millisecond,
-	Trailing:         true,
-	MigrationRefresh: 250 * time.Millisecond,
-	MaxRedirects:     16,
+	Moved:        router.MovedPatch,
+	Refresh:      router.RefreshAsync,
+	Jitter:       5 * time.Millisecond,
+	Trailing:     true,
+	MaxRedirects: 16,
 }
 
 func init() {
