@@ -124,7 +124,16 @@ func registerPolicy(name, summary string, policy router.Policy) {
 }
 
 // New opens the named strategy against the cluster in cfg.
+// A name of the form "custom:<knobs>" opens the router with the policy
+// ParsePolicy reads from the knobs.
 func New(ctx context.Context, name string, cfg Config) (Strategy, error) {
+	if spec, ok := strings.CutPrefix(name, CustomPrefix); ok {
+		p, err := ParsePolicy(spec)
+		if err != nil {
+			return nil, err
+		}
+		return NewOwn(ctx, name, p, cfg)
+	}
 	e, ok := registry[name]
 	if !ok {
 		return nil, fmt.Errorf("%w %q: choose from %s", ErrUnknown, name, strings.Join(Names(), ", "))
@@ -152,8 +161,9 @@ func Names() []string {
 // Summary is the one-line description of a strategy, for --help.
 func Summary(name string) string { return registry[name].summary }
 
-// Exists reports whether name is a registered strategy.
-func Exists(name string) bool { _, ok := registry[name]; return ok }
+// Exists reports whether name is a registered strategy or a custom spec
+// that parses (CheckName says why not).
+func Exists(name string) bool { return CheckName(name) == nil }
 
 var order = []string{"router", "unaware", "stale", "like-redis-py", "like-ioredis", "like-node-redis",
 	"like-jedis", "like-lettuce", "like-stackexchange", "rueidis", "goredis", "radix"}
