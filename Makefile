@@ -25,7 +25,7 @@ run: redis build
 # Everything: formatting, vet, unit and integration tests, a short fuzz smoke.
 test: redis lint
 	$(GO) test -count=1 -timeout 9m $(PKGS)
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
@@ -45,10 +45,7 @@ bench:
 
 FUZZTIME ?= 30s
 fuzz:
-	@for target in $$($(GO) test -list '^Fuzz' ./router/ | grep '^Fuzz'); do \
-		echo "fuzz router $$target ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./router/ || exit 1; \
-	done
+	@./scripts/fuzz.sh $(FUZZTIME)
 
 clean:
 	rm -rf bin bench.txt
