@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/clusterbench/clusterbench/cluster"
+	"github.com/clusterbench/clusterbench/plots"
 	"github.com/clusterbench/clusterbench/profiles"
 	"github.com/clusterbench/clusterbench/runner"
 	"github.com/clusterbench/clusterbench/strategy"
@@ -216,6 +217,11 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 			return errors.Join(runErr, fmt.Errorf("writing results to %s: %w", cfg.Out, err))
 		}
 		runner.RenderTable(cmd.OutOrStdout(), rep)
+		// Plots come from the files just written, never from live state; a
+		// chart that cannot be drawn does not fail the run it illustrates.
+		if _, err := plots.DrawRun(cfg.Out, ""); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: plots: %v\n", err)
+		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "results in %s\n", cfg.Out)
 	}
 	if runErr != nil && isSetupError(runErr) {
