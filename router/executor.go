@@ -162,17 +162,27 @@ func (r *Router) NewSession(t Transport, worker int) *Session {
 // and retrying as the policy says, and reports what happened. It allocates
 // nothing unless it learns a new address (a MOVED patch or follow).
 func (s *Session) Do(ctx context.Context, slot uint16) Result {
-	r, p := s.r, &s.r.policy
-	var res Result
 	addr, ok := s.route(slot)
 	if !ok {
-		res.Err, res.Kind = ErrNoOwner, KindOther
-		return res
+		return Result{Err: ErrNoOwner, Kind: KindOther}
 	}
+	errReply, err := s.t.Send(ctx, addr, AskNone)
+	return s.Resume(ctx, slot, addr, errReply, err)
+}
+
+// Route returns the node a command for slot goes to first.
+func (s *Session) Route(slot uint16) (string, bool) { return s.route(slot) }
+
+// Resume carries on a command whose first attempt went to addr and got
+// errReply (nil: success) or err: Do's work after the first send. A
+// pipelining caller sends a batch itself, then resumes the commands whose
+// replies were errors, one by one, through the session's transport.
+func (s *Session) Resume(ctx context.Context, slot uint16, addr string, errReply []byte, err error) Result {
+	r, p := s.r, &s.r.policy
+	var res Result
 	ask := AskNone
 	redirects := 0
-	for {
-		errReply, err := s.t.Send(ctx, addr, ask)
+	for ; ; errReply, err = s.t.Send(ctx, addr, ask) {
 		res.Addr = addr
 		if err != nil {
 			res.Err = err

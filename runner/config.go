@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/clusterbench/clusterbench/cluster"
@@ -88,6 +89,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Pipeline <= 0 {
 		add(bad("--pipeline %d must be at least 1", c.Pipeline))
+	}
+	if c.Pipeline > 1 && c.Schedule != nil {
+		add(bad("--pipeline %d with --rate: pipelining is for the closed loop; drop --rate or use --pipeline 1", c.Pipeline))
+	}
+	if c.Pipeline > 1 && slices.Contains(c.Strategies, "radix") {
+		add(bad("--pipeline %d: radix's Cluster cannot pipeline across slots; drop radix or use --pipeline 1", c.Pipeline))
 	}
 	if len(c.Strategies) == 0 {
 		add(bad("--strategy names no strategy: use one or more of router, unaware, stale, ..."))

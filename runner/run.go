@@ -304,8 +304,16 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 			sr.Err = err
 			break
 		}
+		if _, ok := cw.(strategy.BatchWorker); cfg.Pipeline > 1 && !ok {
+			cw.Close()
+			sr.Err = fmt.Errorf("strategy %s cannot pipeline: use --pipeline 1 for it", sr.Name)
+			break
+		}
 		w := &worker{id: i, gen: wl.Generator(i), client: cw, rec: col.NewRecorder(), clock: ck, nodes: nodes,
 			schedule: cfg.Schedule, workers: cfg.Workers, seen: map[string]uint16{}}
+		if cfg.Pipeline > 1 {
+			w.pipe = newPipelineState(cfg.Pipeline)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

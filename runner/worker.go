@@ -95,6 +95,7 @@ type worker struct {
 	nodes    *nodeIndex
 	schedule workload.Schedule // nil: closed loop
 	workers  int
+	pipe     *pipelineState // --pipeline > 1 (pipeline.go); nil: one op at a time
 
 	req    strategy.Request
 	key    []byte
@@ -107,6 +108,10 @@ type worker struct {
 // run issues ops until the clock's stop time, or until stop is done; ops
 // in flight when hard is done are abandoned (counted, not recorded).
 func (w *worker) run(stop, hard context.Context) {
+	if bw, ok := w.client.(strategy.BatchWorker); ok && w.pipe != nil {
+		w.runPipelined(stop, hard, bw)
+		return
+	}
 	defer w.rec.Flush()
 	var timer *time.Timer
 	if w.schedule != nil {

@@ -56,6 +56,7 @@ func (o *Own) NewWorker(index int) (Worker, error) {
 type ownWorker struct {
 	session *router.Session
 	t       *transport
+	batch   batchState // DoBatch's reusable storage (own_batch.go)
 }
 
 func (w *ownWorker) Do(ctx context.Context, req *Request) Result {

@@ -44,36 +44,56 @@ func (s *rueidisStrategy) NewWorker(int) (Worker, error) { return &rueidisWorker
 type rueidisWorker struct {
 	c    rueidis.Client
 	keys []string
+	cmds rueidis.Commands
 }
 
-func (w *rueidisWorker) Do(ctx context.Context, req *Request) Result {
+var _ BatchWorker = (*rueidisWorker)(nil)
+
+// build turns a request into a rueidis command.
+func (w *rueidisWorker) build(req *Request) rueidis.Completed {
 	b := w.c.B()
-	var cmd rueidis.Completed
 	switch req.Kind {
-	case OpGet:
-		cmd = b.Get().Key(string(req.Key)).Build()
 	case OpSet:
-		cmd = b.Set().Key(string(req.Key)).Value(string(req.Value)).Build()
+		return b.Set().Key(string(req.Key)).Value(string(req.Value)).Build()
 	case OpDel:
-		cmd = b.Del().Key(string(req.Key)).Build()
+		return b.Del().Key(string(req.Key)).Build()
 	case OpIncr:
-		cmd = b.Incr().Key(string(req.Key)).Build()
+		return b.Incr().Key(string(req.Key)).Build()
 	case OpMGet:
 		w.keys = keyStrings(w.keys, req.Keys)
-		cmd = b.Mget().Key(w.keys...).Build()
+		return b.Mget().Key(w.keys...).Build()
 	case OpMSet:
 		kv := b.Mset().KeyValue()
 		v := string(req.Value)
 		for _, k := range req.Keys {
 			kv = kv.KeyValue(string(k), v)
 		}
-		cmd = kv.Build()
+		return kv.Build()
 	}
-	err := w.c.Do(ctx, cmd).Error()
+	return b.Get().Key(string(req.Key)).Build()
+}
+
+func rueidisResult(err error) Result {
 	if rueidis.IsRedisNil(err) {
 		err = nil
 	}
 	return libResult(err)
+}
+
+func (w *rueidisWorker) Do(ctx context.Context, req *Request) Result {
+	return rueidisResult(w.c.Do(ctx, w.build(req)).Error())
+}
+
+// DoBatch sends the requests with DoMulti: rueidis splits them by slot
+// and pipelines each node's share.
+func (w *rueidisWorker) DoBatch(ctx context.Context, reqs []*Request, out []Result) {
+	w.cmds = w.cmds[:0]
+	for _, r := range reqs {
+		w.cmds = append(w.cmds, w.build(r))
+	}
+	for i, r := range w.c.DoMulti(ctx, w.cmds...) {
+		out[i] = rueidisResult(r.Error())
+	}
 }
 
 func (w *rueidisWorker) Close() error { return nil }

@@ -186,3 +186,53 @@ func TestMovedStaleVersusRouterIntegration(t *testing.T) {
 		t.Errorf("server counted %d MOVED, clients %d", got, st.Moved+rs.Moved)
 	}
 }
+
+// DoBatch pipelines requests over every node; a request for a slot that
+// moved is carried on through its MOVED, and every reply lands in its
+// own result.
+func TestDoBatchIntegration(t *testing.T) {
+	l := startCluster(t, 3)
+	ctx := context.Background()
+	for _, name := range []string{"router", "stale", "rueidis", "goredis"} {
+		t.Run(name, func(t *testing.T) {
+			s := open(t, name, l.MasterAddrs())
+			// Moved after the strategy read its map: the map is stale there.
+			key := "cbtest:batch:moved:" + name
+			moveEmptySlot(t, l, router.SlotString(key))
+			w, err := s.NewWorker(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			bw, ok := w.(strategy.BatchWorker)
+			if !ok {
+				t.Fatalf("%s cannot pipeline", name)
+			}
+			var reqs []*strategy.Request
+			for i := range 40 {
+				reqs = append(reqs, setReq(fmt.Sprintf("cbtest:batch:%s:%d", name, i), "b"))
+			}
+			reqs = append(reqs, setReq(key, "m"))
+			out := make([]strategy.Result, len(reqs))
+			bw.DoBatch(ctx, reqs, out)
+			for i, res := range out {
+				if res.Err != nil {
+					t.Fatalf("request %d (%s): %v", i, reqs[i].Key, res.Err)
+				}
+			}
+			if s.Stats().Known && out[len(out)-1].Moved != 1 {
+				t.Errorf("the moved slot's request: %+v, want one MOVED followed", out[len(out)-1])
+			}
+			// Reads of what the batch wrote, pipelined too.
+			for _, r := range reqs {
+				r.Kind = strategy.OpGet
+			}
+			bw.DoBatch(ctx, reqs, out)
+			for i, res := range out {
+				if res.Err != nil {
+					t.Fatalf("GET %d: %v", i, res.Err)
+				}
+			}
+		})
+	}
+}
