@@ -139,31 +139,24 @@ func (c *Conn) Close() error { return c.nc.Close() }
 
 // Append encodes one command into the pending write buffer. Nothing is sent
 // until Flush (or RoundTrip).
-func (c *Conn) Append(args ...[]byte) {
-	c.w = append(c.w, '*')
-	c.w = strconv.AppendInt(c.w, int64(len(args)), 10)
-	c.w = append(c.w, '\r', '\n')
-	for _, a := range args {
-		c.w = append(c.w, '$')
-		c.w = strconv.AppendInt(c.w, int64(len(a)), 10)
-		c.w = append(c.w, '\r', '\n')
-		c.w = append(c.w, a...)
-		c.w = append(c.w, '\r', '\n')
-	}
-}
+func (c *Conn) Append(args ...[]byte) { c.w = appendCommand(c.w, args) }
 
 // AppendString is Append for string arguments (setup commands, not the hot path).
-func (c *Conn) AppendString(args ...string) {
-	c.w = append(c.w, '*')
-	c.w = strconv.AppendInt(c.w, int64(len(args)), 10)
-	c.w = append(c.w, '\r', '\n')
+func (c *Conn) AppendString(args ...string) { c.w = appendCommand(c.w, args) }
+
+// appendCommand encodes args as a RESP array of bulk strings.
+func appendCommand[T string | []byte](w []byte, args []T) []byte {
+	w = append(w, '*')
+	w = strconv.AppendInt(w, int64(len(args)), 10)
+	w = append(w, '\r', '\n')
 	for _, a := range args {
-		c.w = append(c.w, '$')
-		c.w = strconv.AppendInt(c.w, int64(len(a)), 10)
-		c.w = append(c.w, '\r', '\n')
-		c.w = append(c.w, a...)
-		c.w = append(c.w, '\r', '\n')
+		w = append(w, '$')
+		w = strconv.AppendInt(w, int64(len(a)), 10)
+		w = append(w, '\r', '\n')
+		w = append(w, a...)
+		w = append(w, '\r', '\n')
 	}
+	return w
 }
 
 // Flush writes every pending command in one write.
