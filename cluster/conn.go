@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -79,9 +80,25 @@ func Dial(addr string, opt ConnOptions) (rueidis.Client, error) {
 		if c != nil {
 			c.Close()
 		}
-		return nil, fmt.Errorf("cluster: connect to %s: %w", addr, err)
+		return nil, dialError(addr, err)
 	}
 	return c, nil
+}
+
+// ErrAuth: a node refused the credentials, or wants some and got none.
+var ErrAuth = errors.New("cluster: authentication failed")
+
+// dialError names the fix for a refused login; other errors say where the
+// connection failed. The server's text never holds the password.
+func dialError(addr string, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "WRONGPASS"):
+		return fmt.Errorf("%w: %s refused the user name or password (WRONGPASS): check --user and --password", ErrAuth, addr)
+	case strings.Contains(msg, "NOAUTH"):
+		return fmt.Errorf("%w: %s requires a password (NOAUTH): pass --password", ErrAuth, addr)
+	}
+	return fmt.Errorf("cluster: connect to %s: %w", addr, err)
 }
 
 // Do sends one command made of args to the node behind c (an admin

@@ -77,9 +77,12 @@ type LocalConfig struct {
 	ServerPath  string        // "" means redis-server on PATH
 	Detached    bool          // servers outlive this process (for `cluster up`)
 	// ExtraArgs are more redis-server arguments for every node ("--name",
-	// "value", ...). Admin connections use the plain TCP port and Password,
-	// so keep the port open and set passwords with Password.
+	// "value", ...). Admin connections use the node's port, Password and
+	// TLS, so set passwords with Password and TLS with TLS.
 	ExtraArgs []string
+	// TLS, if set, makes every node TLS-only (tls.go); the admin
+	// connections then use TLS too.
+	TLS *LocalTLS
 	// Password, if set, becomes requirepass and masterauth of every node
 	// (written to a 0600 config file, not the command line) and is used by
 	// the admin connections.
@@ -103,6 +106,7 @@ func (c LocalConfig) Validate() error {
 				c.BasePort, n, c.BasePort, c.BasePort+n-1, c.BasePort+busPortOffset, c.BasePort+busPortOffset+n-1, 65535-busPortOffset-n+1))
 		}
 	}
+	errs = append(errs, c.TLS.validate()...)
 	if c.NodeTimeout < 0 || c.StartTimeout < 0 {
 		errs = append(errs, errors.New("cluster: timeouts must not be negative"))
 	}
@@ -162,6 +166,9 @@ type Local struct {
 	nodes   []*LocalNode // running nodes, in start order
 	next    int          // index of the next node (BasePort+next)
 	stopped bool
+	// stopDone is closed when the first Stop has finished: a later Stop
+	// (the forced exit of a second Ctrl-C) waits for it.
+	stopDone chan struct{}
 }
 
 // StartLocal starts cfg.Masters*(1+cfg.Replicas) redis-server processes on
@@ -183,6 +190,10 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
+	conn, err := cfg.prepareTLS()
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Dir == "" {
 		cfg.Dir = DefaultDir()
 	}
@@ -190,7 +201,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	l := &Local{cfg: cfg, conn: ConnOptions{Password: cfg.Password}, server: server, version: version, dir: dir}
+	l := &Local{cfg: cfg, conn: conn, server: server, version: version, dir: dir}
 
 	sctx, cancel := context.WithTimeoutCause(ctx, cfg.StartTimeout, ErrNotReady)
 	defer cancel()
@@ -366,8 +377,8 @@ func (l *Local) spawn(idx, port, bus int, role string) (*LocalNode, error) {
 		}
 		args = append(args, conf) // a config file must come first
 	}
+	args = append(args, l.cfg.TLS.portArgs(port)...)
 	args = append(args,
-		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
 		"--cluster-enabled", "yes",
 		"--cluster-port", strconv.Itoa(bus),
@@ -791,14 +802,20 @@ func (l *Local) signal(addr string, sig syscall.Signal) error {
 
 // Stop shuts every node down (SHUTDOWN NOSAVE, SIGKILL after StopTimeout),
 // waits for the processes to exit, and removes the cluster's directory.
-// It is idempotent: later calls do nothing and return nil.
+// It is idempotent: later calls return nil once the first has finished.
 func (l *Local) Stop() error {
 	l.mu.Lock()
 	if l.stopped {
+		done := l.stopDone
 		l.mu.Unlock()
+		if done != nil {
+			<-done
+		}
 		return nil
 	}
 	l.stopped = true
+	l.stopDone = make(chan struct{})
+	defer close(l.stopDone)
 	nodes := l.nodes
 	l.nodes = nil
 	l.mu.Unlock()
@@ -1036,6 +1053,11 @@ var versionRE = regexp.MustCompile(`v=(\d+)\.(\d+)\.(\d+)`)
 
 // findServer locates redis-server and checks it is 7.0 or newer: the local
 // cluster needs cluster-port (bus ports chosen freely) and ADDSLOTSRANGE.
+// FindServer returns the path and version of the redis-server StartLocal
+// would run (path "" means redis-server on PATH), or an error wrapping
+// ErrServerNotFound, so a caller can check it before anything else.
+func FindServer(path string) (server, version string, err error) { return findServer(path) }
+
 func findServer(path string) (server, version string, err error) {
 	if path == "" {
 		if path, err = exec.LookPath("redis-server"); err != nil {

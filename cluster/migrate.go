@@ -32,8 +32,10 @@ const (
 	// connections (Dial), so a MIGRATE that times out on the server is
 	// reported as such and not as a dead connection.
 	maxMigrateTimeout = 8 * time.Second
-	maxSlotsInFlight  = 64
 	retryBackoff      = 100 * time.Millisecond
+
+	// MaxSlotsInFlight bounds MoveOptions.SlotsInFlight.
+	MaxSlotsInFlight = 64
 )
 
 // Errors of the migrator.
@@ -89,8 +91,8 @@ func (o MoveOptions) Validate() error {
 	if o.KeysPerBatch < 0 {
 		errs = append(errs, fmt.Errorf("cluster: keys per batch %d: must be 0 (default) or more", o.KeysPerBatch))
 	}
-	if o.SlotsInFlight < 0 || o.SlotsInFlight > maxSlotsInFlight {
-		errs = append(errs, fmt.Errorf("cluster: slots in flight %d: must be in 0..%d", o.SlotsInFlight, maxSlotsInFlight))
+	if o.SlotsInFlight < 0 || o.SlotsInFlight > MaxSlotsInFlight {
+		errs = append(errs, fmt.Errorf("cluster: slots in flight %d: must be in 0..%d", o.SlotsInFlight, MaxSlotsInFlight))
 	}
 	if o.BatchPause < 0 || o.TargetDuration < 0 {
 		errs = append(errs, errors.New("cluster: batch pause and target duration must not be negative"))
@@ -238,7 +240,15 @@ func (m *Migrator) nodesOf(ctx context.Context, addr string) (nodeView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return clusterNodes(ctx, c, addr)
+	v, err := clusterNodes(ctx, c, addr)
+	// A node that never met another lists itself without a host (a
+	// one-master cluster): it is the node we asked.
+	for i := range v {
+		if v[i].IsMyself() && v[i].Addr == "" {
+			v[i].Addr = addr
+		}
+	}
+	return v, err
 }
 
 // nodeView is one node's CLUSTER NODES. Only a node's own line ("myself")

@@ -48,6 +48,9 @@ type Replica struct {
 // that can live with a partial map (a status table) still has it.
 func Discover(ctx context.Context, seed string, opt ConnOptions) (*Topology, error) {
 	c, err := Dial(seed, opt)
+	if errors.Is(err, ErrAuth) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w (is a Redis Cluster node listening at %s?)", err, seed)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -48,6 +49,56 @@ type clock struct {
 	issued  atomic.Int64 // ops started (all workers)
 	aborted atomic.Int64 // ops cut short by the end of the run, not recorded
 	late    atomic.Int64 // open loop: ops started more than lateBy after their intended start
+
+	faults faultWatch
+}
+
+// faultWatch times a node failure as the workers see it: the first op that
+// fails because a node is down or not answering (connection refused or
+// reset, timeout, CLUSTERDOWN), and the first op started after it that
+// succeeds on a slot of the same master, which after a kill is served by
+// the promoted replica. The master of a slot is taken from the slot map
+// at the start. Only the first fault is timed.
+type faultWatch struct {
+	owner []int16 // master index of each slot at the start; nil: not watched
+
+	mu        sync.Mutex
+	at        atomic.Int64 // ns from t0 when the fault was seen, 0 until then
+	slot      uint16       // the failed op's slot; written before at
+	class     metrics.ErrorClass
+	recovered atomic.Int64 // ns from t0 when the first op after the fault succeeded there
+	node      string       // the node that served it, when the strategy says; written by the CAS winner
+}
+
+// nodeDown reports the error classes of a node that is down or paused.
+func nodeDown(c metrics.ErrorClass) bool {
+	return c == metrics.ConnRefused || c == metrics.Timeout || c == metrics.ClusterDown
+}
+
+// observe looks at one finished op that started at start and ended at end
+// (both from t0). It allocates nothing and, outside a fault, costs two
+// atomic loads.
+func (f *faultWatch) observe(s *metrics.Sample, node string, start, end time.Duration) {
+	if f.owner == nil {
+		return
+	}
+	at := f.at.Load()
+	if s.Outcome == metrics.Error {
+		if at == 0 && nodeDown(s.ErrClass) {
+			f.mu.Lock()
+			if f.at.Load() == 0 {
+				f.slot, f.class = s.Slot, s.ErrClass
+				f.at.Store(max(int64(end), 1))
+			}
+			f.mu.Unlock()
+		}
+		return
+	}
+	if at != 0 && f.recovered.Load() == 0 && int64(start) >= at && f.owner[s.Slot] == f.owner[f.slot] {
+		if f.recovered.CompareAndSwap(0, max(int64(end), 1)) {
+			f.node = node
+		}
+	}
 }
 
 // lateBy is how far behind its schedule an open-loop op must start to count
@@ -103,6 +154,7 @@ type worker struct {
 	keys   [][]byte
 	seen   map[string]uint16 // this worker's cache of nodes
 	rounds uint64
+	ver    *verifyWorker // --verify (verify.go); nil otherwise
 }
 
 // run issues ops until the clock's stop time, or until stop is done; ops
@@ -182,7 +234,12 @@ func (w *worker) one(ctx context.Context, intended time.Time) {
 	phase := uint8(w.clock.phase.Load())
 	w.clock.issued.Add(1)
 
-	res := w.client.Do(ctx, r)
+	var res strategy.Result
+	if w.ver != nil {
+		res = w.ver.do(ctx, w.client, r, op, w.gen.Index(), phase)
+	} else {
+		res = w.client.Do(ctx, r)
+	}
 	latency := time.Since(intended)
 	if res.Err != nil && ctx.Err() != nil {
 		w.clock.aborted.Add(1)
@@ -196,7 +253,9 @@ func (w *worker) one(ctx context.Context, intended time.Time) {
 		s.Node = w.node(res.Node)
 	}
 	s.Outcome, s.ErrClass = classify(res)
-	w.rec.Record(intended.Sub(w.clock.t0), s)
+	start := intended.Sub(w.clock.t0)
+	w.clock.faults.observe(&s, res.Node, start, start+latency)
+	w.rec.Record(start, s)
 }
 
 func (w *worker) node(addr string) uint16 {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // Exit codes are part of the CLI contract (see DESIGN.md).
@@ -51,7 +52,12 @@ func run(args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "clusterbench: "+err.Error())
+	msg := err.Error()
+	if isFlagError(err) && !strings.Contains(msg, "--help") {
+		msg += " (see --help)"
+	}
+	// One line: a message that spans several (joined errors) is folded.
+	fmt.Fprintln(os.Stderr, "clusterbench: "+strings.ReplaceAll(msg, "\n", "; "))
 	var ue *usageError
 	if errors.As(err, &ue) || isFlagError(err) {
 		return exitBadInput
