@@ -137,7 +137,21 @@ func mergeStrategy(in []*StrategySummary) (StrategySummary, error) {
 	phases := map[string]*phaseMerge{}
 	var cost [4]histMerger
 	var phaseOrder []string
+	var capacities []*Capacity
+	// Extra round trips are server-side counts over each host's window,
+	// like redirects.server: the largest numerator over all hosts' ops.
+	var extraRT float64
+	extraKnown := false
 	for _, st := range in {
+		capacities = append(capacities, st.Capacity)
+		if st.ExtraRoundTripsPerOp != nil {
+			extraRT = max(extraRT, *st.ExtraRoundTripsPerOp*float64(st.Ops))
+			extraKnown = true
+		}
+		if c := st.ConvergenceS; c != nil && (out.ConvergenceS == nil || *c > *out.ConvergenceS) {
+			v := *c
+			out.ConvergenceS = &v
+		}
 		out.Ops += st.Ops
 		out.Errors += st.Errors
 		out.Refreshes += st.Refreshes
@@ -230,6 +244,14 @@ func mergeStrategy(in []*StrategySummary) (StrategySummary, error) {
 		if cost[i].err != nil {
 			return out, cost[i].err
 		}
+	}
+	var err error
+	if out.Capacity, err = MergeCapacity(capacities); err != nil {
+		return out, err
+	}
+	if extraKnown && out.Ops > 0 {
+		v := extraRT / float64(out.Ops)
+		out.ExtraRoundTripsPerOp = &v
 	}
 	out.RedirectCost = RedirectCost{Direct: costOf(cost[0].h), AfterMoved: costOf(cost[1].h), AfterAsk: costOf(cost[2].h), AfterRetry: costOf(cost[3].h)}
 	out.RedirectCost.fillExtras()

@@ -43,6 +43,7 @@ func DrawRun(dir, outDir string) ([]string, error) {
 		{PercentilesChart, percentilesFigure},
 		{HeatmapChart, slotsHeatmap},
 		{EvennessChart, noErr(evennessFigure)},
+		{CapacityChart, noErr(capacityFigure)}, // only runs with a capacity search
 	}
 	var written []string
 	for _, c := range charts {
