@@ -85,8 +85,16 @@ type StrategySummary struct {
 	// last sampling interval in which the servers still sent this
 	// strategy a MOVED or ASK (0 when none came after the last move);
 	// resolution: one interval. Null without a migration.
-	ConvergenceS *float64    `json:"convergence_s"`
-	Diagnostics  Diagnostics `json:"diagnostics"`
+	ConvergenceS *float64 `json:"convergence_s"`
+	// RecoveryS is the time from the first op that failed because a node
+	// was down to the first later op that succeeded on that master's slots
+	// (after a kill: on the promoted replica). Null without a fault.
+	RecoveryS   *float64    `json:"recovery_s,omitempty"`
+	Diagnostics Diagnostics `json:"diagnostics"`
+	// Capacity is the strategy's capacity search (--slo-p99; absent otherwise).
+	Capacity *Capacity `json:"capacity,omitempty"`
+	// Verify is the strategy's --verify result (verify.go; absent otherwise).
+	Verify *Verify `json:"verify,omitempty"`
 }
 
 // Redirects are counted by the client and by the servers.

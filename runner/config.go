@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/clusterbench/clusterbench/cluster"
@@ -25,6 +26,10 @@ const (
 	// DefaultGrace is how long in-flight operations may finish after the
 	// run stops issuing new ones, before they are abandoned.
 	DefaultGrace = 2 * time.Second
+	// MaxWorkers bounds --workers: each own-strategy worker holds a
+	// connection per node, and far more would exhaust file descriptors
+	// long before it measured anything.
+	MaxWorkers = 10000
 )
 
 // Config is one run: what to drive, against which cluster, and where the
@@ -60,6 +65,18 @@ type Config struct {
 	Verify               bool
 	Interval             time.Duration // reporting interval
 	Grace                time.Duration
+	// OpTimeout bounds one operation's wait for a node (0: the strategy's
+	// default, strategy.DefaultTimeout): a paused node shows as timeouts
+	// once it is over.
+	OpTimeout time.Duration
+
+	// Capacity, when set, makes the run a capacity search (see WithCapacity).
+	Capacity *CapacityConfig
+	// AgentID names this load generator for `clusterbench merge`; StartAt,
+	// when set, is when the first strategy's measurement starts (the
+	// hosts of a multi-host run share it).
+	AgentID string
+	StartAt time.Time
 
 	// Status receives the live status lines (nil: none). Terminal makes
 	// them one rewritten line instead of a line per interval.
@@ -84,8 +101,8 @@ func (c *Config) Validate() error {
 	if c.Warmup < 0 {
 		add(bad("--warmup %v must not be negative, e.g. 5s", c.Warmup))
 	}
-	if c.Workers <= 0 {
-		add(bad("--workers %d must be at least 1, e.g. 16", c.Workers))
+	if c.Workers <= 0 || c.Workers > MaxWorkers {
+		add(bad("--workers %d must be in 1..%d, e.g. 16", c.Workers, MaxWorkers))
 	}
 	if c.Pipeline <= 0 {
 		add(bad("--pipeline %d must be at least 1", c.Pipeline))
@@ -126,8 +143,8 @@ func (c *Config) Validate() error {
 			add(bad("--migrate %s starts or stops nodes, which only works on the local cluster clusterbench starts: drop --addrs, or use move:K or hot-slot", c.Migrate))
 		}
 	}
-	if c.MigrateSlotsInFlight < 0 {
-		add(bad("--migrate-slots-in-flight %d must not be negative", c.MigrateSlotsInFlight))
+	if c.MigrateSlotsInFlight < 0 || c.MigrateSlotsInFlight > cluster.MaxSlotsInFlight {
+		add(bad("--migrate-slots-in-flight %d must be in 0..%d", c.MigrateSlotsInFlight, cluster.MaxSlotsInFlight))
 	}
 	if c.MigrateDuration < 0 {
 		add(bad("--migrate-duration %v must not be negative", c.MigrateDuration))
@@ -141,13 +158,18 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, a := range c.Addrs {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			add(bad("--addrs %q is not host:port, e.g. 127.0.0.1:7000", a))
+		host, port, err := net.SplitHostPort(a)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			add(bad("--addrs %q is not host:port with a port in 1..65535, e.g. 127.0.0.1:7000", a))
 		}
 	}
 	if c.Out == "" {
 		add(bad("--out is empty: name an output directory"))
 	}
+	if c.OpTimeout < 0 {
+		add(bad("--op-timeout %v must not be negative, e.g. 1s", c.OpTimeout))
+	}
+	errs = append(errs, c.validateCapacity()...)
 	return errors.Join(errs...)
 }
 

@@ -19,8 +19,14 @@ import (
 	"github.com/clusterbench/clusterbench/workload"
 )
 
-// ErrUnreachable wraps a failure to reach the cluster named by --addrs.
-var ErrUnreachable = errors.New("runner: cluster unreachable")
+// Errors about the cluster named by --addrs, found before the run writes
+// anything to it.
+var (
+	// ErrUnreachable wraps a failure to reach it.
+	ErrUnreachable = errors.New("runner: cluster unreachable")
+	// ErrClusterNotOK: it does not serve every slot (cluster_state:fail).
+	ErrClusterNotOK = errors.New("runner: cluster not ok")
+)
 
 // Measured reports whether any strategy recorded results worth writing.
 func (r *Report) Measured() bool {
@@ -58,6 +64,11 @@ type configEcho struct {
 	Masters         int      `json:"masters,omitempty"`
 	Replicas        int      `json:"replicas,omitempty"`
 	RedisVersion    string   `json:"redis_version"`
+	// AgentID and StartAt: a multi-host run's (see merge); Capacity: a
+	// capacity search's plan.
+	AgentID  string        `json:"agent_id,omitempty"`
+	StartAt  string        `json:"start_at,omitempty"`
+	Capacity *capacityEcho `json:"capacity,omitempty"`
 }
 
 func echo(r *Report) configEcho {
@@ -82,6 +93,10 @@ func echo(r *Report) configEcho {
 	if len(c.Addrs) == 0 {
 		e.Masters, e.Replicas = c.Masters, c.Replicas
 	}
+	e.AgentID, e.Capacity = c.AgentID, c.Capacity.echo()
+	if !c.StartAt.IsZero() {
+		e.StartAt = c.StartAt.UTC().Format(time.RFC3339Nano)
+	}
 	return e
 }
 
@@ -94,7 +109,7 @@ func (r *Report) Summary() (*metrics.Summary, error) {
 	}
 	s := &metrics.Summary{
 		Schema: metrics.SchemaVersion, Profile: cfg.Profile, DurationS: cfg.Duration.Seconds(),
-		RunID: r.Started.UTC().Format("20060102T150405Z") + "-" + cfg.Profile, StartTime: r.Started,
+		RunID: runID(r), StartTime: r.Started, Hosts: hosts(cfg),
 		ToolVersion: Version, GoVersion: runtime.Version(), PhaseOrder: phaseNames[1:],
 		IntervalS: cfg.Interval.Seconds(), Config: conf, Events: []metrics.Event{},
 	}
@@ -118,6 +133,8 @@ func (r *Report) Summary() (*metrics.Summary, error) {
 		// measured phase.
 		delete(st.Phases, phaseNames[phaseWarmup])
 		st.TargetRate, st.DroppedOps = targetRate(cfg, sr)
+		st.Capacity = sr.Capacity
+		st.Verify = sr.Verify
 		for _, ev := range sr.Events {
 			if ev.Kind == cluster.EventSlotMoved {
 				st.SlotsMoved++
@@ -126,6 +143,10 @@ func (r *Report) Summary() (*metrics.Summary, error) {
 		st.SetServer(sr.Server)
 		st.ExtraRoundTripsPerOp = extraRoundTrips(sr)
 		st.ConvergenceS = convergence(sr)
+		if d, ok := sr.Recovery(); ok {
+			v := d.Seconds()
+			st.RecoveryS = &v
+		}
 		s.Strategies = append(s.Strategies, st)
 		for _, ev := range sr.Events {
 			if perSlot(ev.Kind) {
@@ -211,10 +232,13 @@ func targetRate(cfg Config, sr *StrategyRun) (float64, int64) {
 		return 0, 0
 	}
 	end := cfg.Warmup + cfg.Duration
+	if sr.StoppedAt > cfg.Warmup && sr.StoppedAt < end {
+		end = sr.StoppedAt // a capacity search stopped issuing here
+	}
 	scheduled := scheduledBefore(cfg.Schedule, end)
 	measured := scheduled - scheduledBefore(cfg.Schedule, cfg.Warmup)
 	dropped := max(scheduled-sr.Issued, 0)
-	return float64(measured) / cfg.Duration.Seconds(), dropped
+	return float64(measured) / (end - cfg.Warmup).Seconds(), dropped
 }
 
 // scheduledBefore counts the ops whose intended start is before t: the
@@ -276,8 +300,21 @@ func WriteOutputs(r *Report, dir string) error {
 	}); err != nil {
 		return err
 	}
+	if sum.HasCapacity() {
+		if err := writeFile(filepath.Join(dir, "capacity.csv"), func(w io.Writer) error {
+			return metrics.WriteCapacityCSV(w, sum)
+		}); err != nil {
+			return err
+		}
+	}
 	if err := writeFile(filepath.Join(dir, "report.md"), func(w io.Writer) error {
-		return metrics.WriteReportMarkdown(w, sum)
+		if err := metrics.WriteReportMarkdown(w, sum); err != nil {
+			return err
+		}
+		if err := metrics.WriteCapacityMarkdown(w, sum); err != nil {
+			return err
+		}
+		return metrics.WriteVerifyMarkdown(w, sum)
 	}); err != nil {
 		return err
 	}
@@ -291,7 +328,13 @@ func RenderTable(w io.Writer, r *Report) error {
 	if err != nil {
 		return err
 	}
-	return metrics.RenderTable(w, sum)
+	if err := metrics.RenderTable(w, sum); err != nil {
+		return err
+	}
+	if err := metrics.RenderCapacityTable(w, sum); err != nil {
+		return err
+	}
+	return metrics.RenderVerifyTable(w, sum)
 }
 
 // FileName turns a strategy name into a file name: custom strategies are

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,9 +40,37 @@ type StrategyRun struct {
 	Nodes          []string // node addresses by metrics.Sample.Node index, then masters that served nothing
 	SlotOwner      []int    // final owner of each slot, an index into Nodes (-1: none)
 	Interrupted    bool
+	// Capacity is the strategy's capacity search (nil without one);
+	// StoppedAt is when the search stopped issuing, from Start (0: it did
+	// not stop the run).
+	Capacity  *metrics.Capacity
+	StoppedAt time.Duration
 	// AskTwoRoundTrips: the strategy sends ASKING as a round trip of its own.
 	AskTwoRoundTrips bool
-	Err              error // the run failed (the results above may be partial)
+	// Verify is what --verify found (nil without it); verify holds its
+	// state during the run.
+	Verify *metrics.Verify
+	verify *verifier
+	Err    error // the run failed (the results above may be partial)
+	// FaultAt is when (from Start) an op first failed because a node was
+	// down or not answering; RecoveredAt when an op started after that
+	// first succeeded on a slot of the same master (after a kill: on the
+	// promoted replica). Zero when not seen. FaultMaster is that master,
+	// RecoveredOn the node that answered (empty when the strategy does
+	// not say, as the real libraries do not).
+	FaultAt, RecoveredAt     time.Duration
+	FaultMaster, RecoveredOn string
+	FaultClass               metrics.ErrorClass
+}
+
+// Recovery is the time from the first node-down error to the first
+// successful op on the failed master's slots; false when there was no
+// fault or no recovery within the run.
+func (sr *StrategyRun) Recovery() (time.Duration, bool) {
+	if sr.FaultAt == 0 || sr.RecoveredAt == 0 {
+		return 0, false
+	}
+	return sr.RecoveredAt - sr.FaultAt, true
 }
 
 // ServerSample is the servers' counts over one sampling interval ending At.
@@ -75,7 +104,13 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkVerifyConfig(cfg); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
+	if err := preflight(ctx, cfg); err != nil {
+		return nil, err
+	}
 	wl, err := workload.New(cfg.Workload)
 	if err != nil {
 		return nil, err
@@ -105,11 +140,41 @@ func (e *env) addrs(ctx context.Context, opt cluster.ConnOptions) []string {
 	if e.local != nil {
 		return e.local.Addrs()
 	}
-	topo, err := cluster.Discover(ctx, e.seeds[0], opt)
-	if err != nil {
+	if topo := e.discover(ctx, opt); topo != nil {
+		return topo.Addrs()
+	}
+	return e.seeds
+}
+
+// masters returns the addresses of the masters that serve slots: the
+// nodes that hold keys (replicas refuse writes, and a master killed and
+// replaced stays listed without slots).
+func (e *env) masters(ctx context.Context, opt cluster.ConnOptions) []string {
+	if e.local != nil {
+		return e.local.MasterAddrs()
+	}
+	topo := e.discover(ctx, opt)
+	if topo == nil {
 		return e.seeds
 	}
-	return topo.Addrs()
+	var out []string
+	for _, m := range topo.Masters {
+		if len(m.Slots) > 0 {
+			out = append(out, m.Addr)
+		}
+	}
+	return out
+}
+
+// discover reads an external cluster's topology from the first seed that
+// answers (a master may have died during the run); nil if none does.
+func (e *env) discover(ctx context.Context, opt cluster.ConnOptions) *cluster.Topology {
+	for _, seed := range e.seeds {
+		if topo, err := cluster.Discover(ctx, seed, opt); err == nil {
+			return topo
+		}
+	}
+	return nil
 }
 
 func (e *env) stop() {
@@ -124,12 +189,28 @@ func (e *env) stop() {
 // prepare starts a fresh local cluster, or checks the external one.
 func prepare(ctx context.Context, cfg Config, hooks Hooks) (*env, error) {
 	if len(cfg.Addrs) > 0 {
-		topo, err := cluster.Discover(ctx, cfg.Addrs[0], cfg.Conn)
-		if err != nil {
-			if errors.Is(err, cluster.ErrNotCluster) {
+		seed := cfg.Addrs[0]
+		topo, err := cluster.Discover(ctx, seed, cfg.Conn)
+		if topo == nil {
+			if errors.Is(err, cluster.ErrNotCluster) || errors.Is(err, cluster.ErrAuth) {
 				return nil, err
 			}
 			return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		}
+		// A cluster that is not serving every slot would fail the run
+		// with errors that measure nothing but the outage.
+		state, serr := clusterState(ctx, seed, cfg.Conn)
+		if errors.Is(serr, cluster.ErrAuth) {
+			return nil, serr
+		}
+		if serr == nil && state != "ok" {
+			return nil, fmt.Errorf("%w: %s reports cluster_state:%s: repair the cluster (redis-cli --cluster check/fix) or point --addrs at a healthy one", ErrClusterNotOK, seed, state)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w: repair the cluster (redis-cli --cluster check/fix) or point --addrs at a healthy one", ErrClusterNotOK, err)
+		}
+		if err := checkExternal(cfg, topo); err != nil {
+			return nil, err
 		}
 		return &env{seeds: topo.MasterAddrs()}, nil
 	}
@@ -142,6 +223,77 @@ func prepare(ctx context.Context, cfg Config, hooks Hooks) (*env, error) {
 		e.release = hooks.OnLocal(l)
 	}
 	return e, nil
+}
+
+// preflight checks, before anything starts or is written, what can make
+// every strategy fail at once: no redis-server for a local cluster, or an
+// external cluster that is unreachable, unhealthy, refuses the
+// credentials or cannot run the migration.
+func preflight(ctx context.Context, cfg Config) error {
+	if len(cfg.Addrs) == 0 {
+		_, _, err := cluster.FindServer("")
+		return err
+	}
+	e, err := prepare(ctx, cfg, Hooks{})
+	if err != nil {
+		return err
+	}
+	e.stop()
+	return nil
+}
+
+// clusterState is the cluster_state of CLUSTER INFO on the node at addr.
+// It also refuses a password the node does not use: the admin
+// connections log in with HELLO, which accepts any password for a
+// default user without one, but the workers' plain AUTH would fail.
+func clusterState(ctx context.Context, addr string, opt cluster.ConnOptions) (string, error) {
+	c, err := cluster.Dial(addr, opt)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	if opt.Password != "" && opt.Username == "" {
+		err := c.Do(ctx, c.B().Auth().Password(opt.Password).Build()).Error()
+		if err != nil && strings.Contains(err.Error(), "without any password configured") {
+			return "", fmt.Errorf("%w: %s has no password set: drop --password (and unset CLUSTERBENCH_PASSWORD)", cluster.ErrAuth, addr)
+		}
+	}
+	text, err := cluster.DoText(ctx, c, addr, "CLUSTER", "INFO")
+	if err != nil {
+		return "", err
+	}
+	return cluster.ParseInfo(text)["cluster_state"], nil
+}
+
+// checkExternal checks what only the cluster itself can tell, before
+// anything is written to it: a migration has the masters (or replicas) it
+// needs, and may change the cluster (loopback, or --allow-topology-changes).
+func checkExternal(cfg Config, topo *cluster.Topology) error {
+	if !cfg.migrates() {
+		return nil
+	}
+	if !cfg.AllowTopologyChanges {
+		for _, a := range topo.Addrs() {
+			if !cluster.IsLoopback(a) {
+				return fmt.Errorf("%w (node %s)", cluster.ErrNotLoopback, a)
+			}
+		}
+	}
+	masters := 0
+	replicas := false
+	for _, m := range topo.Masters {
+		if len(m.Slots) > 0 {
+			masters++
+		}
+		replicas = replicas || len(m.Replicas) > 0
+	}
+	if needsTwoMasters(cfg.Migrate) && masters < 2 {
+		return bad("--migrate %s needs at least 2 masters with slots, the cluster at %s has %d: point --addrs at a bigger cluster or use --migrate none", cfg.Migrate, cfg.Addrs[0], masters)
+	}
+	if isFailover(cfg.Migrate) && !replicas {
+		return bad("--migrate %s needs a master with a replica, the cluster at %s has none: add replicas or use --migrate none", cfg.Migrate, cfg.Addrs[0])
+	}
+	return nil
 }
 
 // runOne runs one strategy from cluster start to cluster stop.
@@ -162,6 +314,17 @@ func runOne(ctx context.Context, cfg Config, hooks Hooks, wl *workload.Workload,
 	if v, err := cluster.NodeInfo(ctx, e.seeds[0], cfg.Conn, "server"); err == nil {
 		rep.Version = v["redis_version"]
 	}
+	if !cfg.KeepKeys && e.local == nil {
+		// Registered before the preload: the run's keys go even when the
+		// run fails or is interrupted midway.
+		defer func() {
+			status.note("deleting the run's keys")
+			bg := context.WithoutCancel(ctx)
+			if _, err := DeleteKeys(bg, e.masters(bg, cfg.Conn), cfg.Conn, cfg.Workload.Prefix); err != nil && sr.Err == nil {
+				sr.Err = err
+			}
+		}()
+	}
 
 	if err := preload(ctx, cfg, e, wl, status); err != nil {
 		return fail(err)
@@ -169,6 +332,7 @@ func runOne(ctx context.Context, cfg Config, hooks Hooks, wl *workload.Workload,
 
 	s, err := strategy.New(ctx, name, strategy.Config{
 		Seeds: e.seeds, Username: cfg.Conn.Username, Password: cfg.Conn.Password, TLS: cfg.Conn.TLS, Workers: cfg.Workers,
+		Timeout: cfg.OpTimeout,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("open strategy: %w", err))
@@ -186,6 +350,12 @@ func runOne(ctx context.Context, cfg Config, hooks Hooks, wl *workload.Workload,
 	serverBefore := sampler.sample(ctx)
 	adminBefore := cluster.AdminTopologyCalls()
 
+	if err := waitStartAt(ctx, cfg, status, len(rep.Strategies) == 0); err != nil {
+		return fail(err)
+	}
+	if cfg.Verify {
+		sr.verify = newVerifier(cfg.Workload)
+	}
 	measure(ctx, cfg, e, wl, s, sampler, sr, status)
 
 	sr.Client = s.Stats()
@@ -195,14 +365,13 @@ func runOne(ctx context.Context, cfg Config, hooks Hooks, wl *workload.Workload,
 		sr.Server.Calls[k] -= v
 	}
 	recordOwners(context.WithoutCancel(ctx), cfg, e, sr)
+	if sr.verify != nil && ctx.Err() == nil {
+		status.note("verify: reading every key back")
+		sr.Verify = sr.verify.check(ctx, cfg, e.addrs(ctx, cfg.Conn))
+		status.note(verifyNote(sr.Verify))
+	}
 	if hooks.AfterStrategy != nil && sr.Err == nil {
 		if err := hooks.AfterStrategy(ctx, name, e.addrs(ctx, cfg.Conn)); err != nil {
-			sr.Err = err
-		}
-	}
-	if !cfg.KeepKeys && e.local == nil {
-		status.note("deleting the run's keys")
-		if _, err := DeleteKeys(context.WithoutCancel(ctx), e.addrs(ctx, cfg.Conn), cfg.Conn, cfg.Workload.Prefix); err != nil && sr.Err == nil {
 			sr.Err = err
 		}
 	}
@@ -295,7 +464,10 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 	colCtx, cancelCol := context.WithCancel(context.Background())
 	colDone := make(chan struct{})
 	go func() { col.Run(colCtx); close(colDone) }()
+	capacity := startCapacity(stop, cancelStop, cfg, col, ck, st) // nil unless --slo-p99
 
+	var masters []string
+	ck.faults.owner, masters = slotOwners(ctx, cfg, e)
 	nodes := newNodeIndex()
 	var wg sync.WaitGroup
 	for i := 0; i < cfg.Workers; i++ {
@@ -310,7 +482,7 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 			break
 		}
 		w := &worker{id: i, gen: wl.Generator(i), client: cw, rec: col.NewRecorder(), clock: ck, nodes: nodes,
-			schedule: cfg.Schedule, workers: cfg.Workers, seen: map[string]uint16{}}
+			schedule: cfg.Schedule, workers: cfg.Workers, seen: map[string]uint16{}, ver: sr.verify.worker(cw)}
 		if cfg.Pipeline > 1 {
 			w.pipe = newPipelineState(cfg.Pipeline)
 		}
@@ -331,6 +503,7 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 		st.event(ev, ck.t0)
 	}))
 	migDone := make(chan struct{})
+	migCut := false // the migration returned after the run's stop: cut short, not failed
 	go func() {
 		defer close(migDone)
 		if !sleepUntil(stop, ck.t0.Add(cfg.Warmup)) {
@@ -342,6 +515,7 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 		}
 		ck.phase.Store(phaseMigrating)
 		sr.Migration, sr.MigrationErr = migrate(stop, cfg, e, wl, ck.issued.Load(), events, st)
+		migCut = stop.Err() != nil
 		ck.phase.Store(phaseAfter)
 	}()
 
@@ -373,14 +547,81 @@ loop:
 	sr.Events = timeline.Events()
 	sr.Issued, sr.Aborted, sr.Late = ck.issued.Load(), ck.aborted.Load(), ck.late.Load()
 	sr.Nodes = nodes.list()
+	if capacity != nil {
+		sr.Capacity, sr.StoppedAt = capacity.finish(sr.Result, ctx.Err() == nil && !time.Now().Before(ck.stopAt))
+	}
+	faultEvents(ck, masters, sr)
+	if d, ok := sr.Recovery(); ok {
+		st.note(fmt.Sprintf("t=%.1fs %s: ops on the slots of %s succeed again %.3fs after the first node-down error",
+			sr.RecoveredAt.Seconds(), EventRecovered, sr.FaultMaster, d.Seconds()))
+	}
 	// A migration cut short by the end of the run (or Ctrl-C) is reported
 	// in the timeline (migration_aborted), not as a failed run: the cluster
 	// is left consistent and what was measured stands.
-	if sr.MigrationErr != nil && stop.Err() == nil {
+	if sr.MigrationErr != nil && !migCut {
 		sr.Err = fmt.Errorf("migration %s: %w", cfg.Migrate, sr.MigrationErr)
 	} else if sr.MigrationErr != nil && ctx.Err() == nil {
 		st.note(fmt.Sprintf("warning: the migration did not finish within --duration (%v): raise --duration or make the migration smaller", sr.MigrationErr))
 	}
+}
+
+// slotOwners maps each slot to the index of its master in masters, from
+// the cluster's map at the start (nil, nil when it cannot be read).
+func slotOwners(ctx context.Context, cfg Config, e *env) ([]int16, []string) {
+	topo, err := cluster.Discover(ctx, e.seeds[0], cfg.Conn)
+	if err != nil {
+		return nil, nil
+	}
+	owner := make([]int16, router.NumSlots)
+	for i := range owner {
+		owner[i] = -1
+	}
+	for i, m := range topo.Masters {
+		for _, r := range m.Slots {
+			for slot := int(r.First); slot <= int(r.Last); slot++ {
+				owner[slot] = int16(i)
+			}
+		}
+	}
+	return owner, topo.MasterAddrs()
+}
+
+// Kinds of the events the runner adds to the cluster's timeline.
+const (
+	// EventFault: an op first failed because a node was down or did not
+	// answer (Node: the master of its slot at the start).
+	EventFault cluster.EventKind = "fault_detected"
+	// EventRecovered: the first op started after the fault succeeded on a
+	// slot of that master (Node: the node that answered, when known).
+	EventRecovered cluster.EventKind = "recovered"
+)
+
+// faultEvents copies the fault watch's findings into sr and its timeline;
+// the workers are done, so its fields are read without a lock.
+func faultEvents(ck *clock, masters []string, sr *StrategyRun) {
+	f := &ck.faults
+	at := f.at.Load()
+	if at == 0 {
+		return
+	}
+	sr.FaultAt, sr.FaultClass = time.Duration(at), f.class
+	if i := f.owner[f.slot]; i >= 0 && int(i) < len(masters) {
+		sr.FaultMaster = masters[i]
+	}
+	sr.Events = append(sr.Events, cluster.Event{At: ck.t0.Add(sr.FaultAt), Kind: EventFault, Slot: int(f.slot), Node: sr.FaultMaster,
+		Detail: fmt.Sprintf("first node-down error (%s) on slot %d of master %s", f.class, f.slot, sr.FaultMaster)})
+	rec := f.recovered.Load()
+	if rec == 0 {
+		return
+	}
+	sr.RecoveredAt, sr.RecoveredOn = time.Duration(rec), f.node
+	d, _ := sr.Recovery()
+	on := ""
+	if f.node != "" {
+		on = " on " + f.node
+	}
+	sr.Events = append(sr.Events, cluster.Event{At: ck.t0.Add(sr.RecoveredAt), Kind: EventRecovered, Slot: -1, Node: f.node,
+		Detail: fmt.Sprintf("first successful op on the slots of %s%s: recovery_s=%.3f", sr.FaultMaster, on, d.Seconds())})
 }
 
 // migrate runs the scenario on e.

@@ -76,6 +76,13 @@ type transport struct {
 	conns map[string]*resp.Conn
 	req   *Request
 	args  [][]byte // reused argument list
+
+	// capture makes Send keep the final reply's value in val (a bulk
+	// string, or an integer in decimal) and set valOK: DoValue (verify.go)
+	// turns it on for one call. Off, it costs one branch per Send.
+	capture bool
+	val     []byte
+	valOK   bool
 }
 
 var (
@@ -130,6 +137,9 @@ func (t *transport) Send(ctx context.Context, addr string, ask router.AskMode) (
 	}
 	if rep.IsError() {
 		return rep.Str, nil
+	}
+	if t.capture {
+		t.keep(rep)
 	}
 	return nil, nil
 }

@@ -51,6 +51,10 @@ type runFlags struct {
 	verify               bool
 	cpuprofile           string
 	quiet                bool
+	opTimeout            time.Duration
+	capacity             capacityFlags // run_capacity.go
+	agent                agentFlags    // run_capacity.go
+	tls                  tlsFlags      // tls.go
 }
 
 func newRunCmd() *cobra.Command { return newRunCmdWith(&runFlags{}) }
@@ -110,9 +114,13 @@ Ctrl-C stops the run within a few seconds and still writes what was measured
 	fl.StringVar(&f.password, "password", "", "password (or set "+passwordEnv+" to keep it out of shell history)")
 	fl.BoolVar(&f.keepKeys, "keep-keys", false, "leave the run's keys on an external cluster")
 	fl.BoolVar(&f.allowTopologyChanges, "allow-topology-changes", false, "allow migrations and failovers on a cluster that is not on loopback")
-	fl.BoolVar(&f.verify, "verify", false, "check reads against acknowledged writes (not built yet)")
+	fl.BoolVar(&f.verify, "verify", false, "version every write, check reads never go back in time, and read every key back after the run (not with del in --mix)")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a pprof CPU profile of the run to FILE")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live status")
+	fl.DurationVar(&f.opTimeout, "op-timeout", strategy.DefaultTimeout, "how long one operation waits for a node before it counts as a timeout")
+	f.capacity.add(fl)
+	f.agent.add(fl)
+	f.tls.add(fl)
 	return cmd
 }
 
@@ -145,8 +153,9 @@ func (f *runFlags) config(cmd *cobra.Command) (runner.Config, error) {
 	if err != nil {
 		bad(err)
 	}
-	if f.verify {
-		bad(errors.New("--verify is not built yet: run without it"))
+	tlsConf, err := f.tls.config(len(f.addrs) > 0)
+	if err != nil {
+		bad(err)
 	}
 	password := f.password
 	if password == "" {
@@ -165,9 +174,11 @@ func (f *runFlags) config(cmd *cobra.Command) (runner.Config, error) {
 		Workers: f.workers, Pipeline: f.pipeline, Schedule: schedule, Workload: wc,
 		Migrate: scenario, MigrateAt: f.migrateAt, MigrateDuration: f.migrateDuration, MigrateSlotsInFlight: f.migrateInFlight,
 		Masters: f.masters, Replicas: f.replicas, Out: out,
-		Conn:     cluster.ConnOptions{Username: f.user, Password: password},
-		KeepKeys: f.keepKeys, AllowTopologyChanges: f.allowTopologyChanges, Verify: f.verify,
+		Conn:     cluster.ConnOptions{Username: f.user, Password: password, TLS: tlsConf},
+		KeepKeys: f.keepKeys, AllowTopologyChanges: f.allowTopologyChanges, Verify: f.verify, OpTimeout: f.opTimeout,
 	}
+	cfg = f.capacity.apply(cmd, cfg, bad)
+	cfg = f.agent.apply(cfg, bad)
 	if len(errs) == 0 {
 		if err := cfg.Validate(); err != nil {
 			for _, e := range strings.Split(err.Error(), "\n") {
@@ -209,6 +220,7 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 		return onForcedExit(func() { _ = l.Stop() })
 	}}
 	rep, runErr := runner.Run(cmd.Context(), cfg, hooks)
+	runErr = explainTLS(runErr, cfg.Conn.TLS)
 	if rep != nil && rep.Measured() {
 		if err := runner.WriteOutputs(rep, cfg.Out); err != nil {
 			return errors.Join(runErr, fmt.Errorf("writing results to %s: %w", cfg.Out, err))
@@ -216,23 +228,33 @@ func runRun(cmd *cobra.Command, f *runFlags) error {
 		runner.RenderTable(cmd.OutOrStdout(), rep)
 		// Plots come from the files just written, never from live state; a
 		// chart that cannot be drawn does not fail the run it illustrates.
-		if _, err := plots.DrawRun(cfg.Out, ""); err != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "warning: plots: %v\n", err)
+		// After Ctrl-C they are left to `clusterbench plot`: drawing them
+		// takes longer than an interrupted run may take to exit.
+		if sigs.caught() != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "plots skipped (interrupted): draw them with clusterbench plot %s\n", cfg.Out)
+		} else {
+			if _, err := plots.DrawRun(cfg.Out, ""); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: plots: %v\n", err)
+			}
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "results in %s\n", cfg.Out)
 	}
 	if runErr != nil && isSetupError(runErr) {
-		return badInput("%v", runErr)
+		return badInput("%s", strings.TrimPrefix(runErr.Error(), runner.ErrConfig.Error()+": "))
 	}
 	return runErr
 }
 
 // isSetupError tells errors that come from what the user pointed the run at
 // (no redis-server, an address that does not answer, a server that is not
-// a cluster, a port in use): bad input, exit 2.
+// a cluster or not a healthy one, refused credentials, a migration the
+// cluster cannot run or may not be changed by, a port in use): bad input,
+// exit 2.
 func isSetupError(err error) bool {
 	return errors.Is(err, cluster.ErrServerNotFound) || errors.Is(err, cluster.ErrNotCluster) ||
-		errors.Is(err, cluster.ErrPortInUse) || errors.Is(err, runner.ErrUnreachable)
+		errors.Is(err, cluster.ErrPortInUse) || errors.Is(err, runner.ErrUnreachable) ||
+		errors.Is(err, runner.ErrClusterNotOK) || errors.Is(err, runner.ErrConfig) ||
+		errors.Is(err, cluster.ErrAuth) || errors.Is(err, cluster.ErrNotLoopback)
 }
 
 // checkOutDir refuses an output directory that already holds a run, or
