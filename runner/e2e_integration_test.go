@@ -15,7 +15,7 @@ import (
 	"github.com/clusterbench/clusterbench/workload"
 )
 
-const e2eKeys = 20000
+const e2eKeys = 10000
 
 // keysReadable checks that every key of the keyspace is still there.
 func keysReadable(ctx context.Context, name string, seeds []string) error {
@@ -59,8 +59,8 @@ func TestScaleOutEveryStrategyIntegration(t *testing.T) {
 		}
 	}
 	cfg := runner.Config{
-		Profile: "e2e", Strategies: names, Duration: 12 * time.Second, Warmup: time.Second,
-		Workers: 4, Pipeline: 1, Workload: wc, Migrate: scenario, MigrateAt: time.Second,
+		Profile: "e2e", Strategies: names, Duration: 14 * time.Second, Warmup: time.Second,
+		Workers: 2, Pipeline: 1, Workload: wc, Migrate: scenario, MigrateAt: time.Second,
 		MigrateSlotsInFlight: 16, Masters: 3, Out: t.TempDir(),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

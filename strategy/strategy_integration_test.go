@@ -119,17 +119,22 @@ func moveEmptySlot(t *testing.T, l *cluster.Local, slot uint16) (from, to string
 			target = m
 		}
 	}
-	// The new owner first, so it bumps its epoch and wins the gossip.
-	order := []string{target.Addr}
-	for _, m := range topo.Masters {
-		if m.Addr != target.Addr {
-			order = append(order, m.Addr)
-		}
+	// Through the migrator, so the move follows the protocol (IMPORTING,
+	// MIGRATING, SETSLOT NODE with the epoch bump) and the nodes agree
+	// before the test goes on: hand-made SETSLOTs can ping-pong MOVED
+	// between two nodes until gossip settles.
+	m, err := cluster.NewMigrator(ctx, from, l.ConnOptions())
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, addr := range order {
-		if _, err := redistest.Command(addr, "CLUSTER", "SETSLOT", strconv.Itoa(int(slot)), "NODE", target.ID); err != nil {
-			t.Fatalf("SETSLOT on %s: %v", addr, err)
-		}
+	defer m.Close()
+	if _, err := m.Move(ctx, []uint16{slot}, from, target.Addr, cluster.MoveOptions{}); err != nil {
+		t.Fatalf("move slot %d: %v", slot, err)
+	}
+	settle, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := m.WaitSettled(settle); err != nil {
+		t.Fatalf("cluster did not settle after moving slot %d: %v", slot, err)
 	}
 	return from, target.Addr
 }
