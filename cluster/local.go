@@ -113,6 +113,42 @@ func (c LocalConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ownerFile holds the pid of the process a non-detached cluster belongs to.
+const ownerFile = "owner.pid"
+
+// sweepAbandoned removes the directories of local clusters whose owner
+// process is gone. A process killed with SIGKILL cannot clean up: its
+// servers die with it (Pdeathsig), but their directory stays behind until
+// the next local cluster starts here. Detached clusters (`cluster up`)
+// have no owner file and are left to `cluster down`.
+func sweepAbandoned(parent string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), dirPrefix) {
+			continue
+		}
+		dir := filepath.Join(parent, e.Name())
+		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || pidAlive(pid) {
+			continue
+		}
+		_ = os.RemoveAll(dir)
+	}
+}
+
+// pidAlive reports whether a process with pid exists.
+func pidAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
 // DefaultDir is where local clusters live: /dev/shm when it is a writable
 // directory (memory: every CLUSTER SETSLOT waits for nodes.conf to be
 // fsynced, which on a disk makes a migration crawl at a few ms per slot and
@@ -197,9 +233,15 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	if cfg.Dir == "" {
 		cfg.Dir = DefaultDir()
 	}
+	sweepAbandoned(cfg.Dir)
 	dir, err := os.MkdirTemp(cfg.Dir, dirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if !cfg.Detached {
+		// Marks the directory as ours for as long as this process lives;
+		// see sweepAbandoned.
+		_ = os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o600)
 	}
 	l := &Local{cfg: cfg, conn: conn, server: server, version: version, dir: dir}
 
