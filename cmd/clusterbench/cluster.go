@@ -346,7 +346,7 @@ func clusterStatus(ctx context.Context, seeds []string, opt cluster.ConnOptions)
 			view, seed = v, s
 			break
 		}
-		if errors.Is(err, cluster.ErrNotCluster) {
+		if errors.Is(err, cluster.ErrNotCluster) || errors.Is(err, cluster.ErrAuth) {
 			return nil, badInput("%v", strings.TrimPrefix(err.Error(), "cluster: "))
 		}
 		errs = append(errs, err)

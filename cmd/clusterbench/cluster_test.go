@@ -191,8 +191,8 @@ func TestClusterStatusPasswordIntegration(t *testing.T) {
 		t.Errorf("status with the password from the environment: exit %d\n%s%s", code, out, errOut)
 	}
 	out, errOut, code = clusterCLI(t, bin, nil, "cluster", "status", "--addrs", addr, "--password", "wrong-"+pw)
-	if code != exitFailed {
-		t.Errorf("status with a wrong password: exit %d, want 1", code)
+	if code != exitBadInput {
+		t.Errorf("status with a wrong password: exit %d, want 2 (bad input)", code)
 	}
 	if strings.Contains(out+errOut, pw) {
 		t.Errorf("the password was printed:\n%s%s", out, errOut)
