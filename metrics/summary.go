@@ -89,8 +89,13 @@ type StrategySummary struct {
 	// RecoveryS is the time from the first op that failed because a node
 	// was down to the first later op that succeeded on that master's slots
 	// (after a kill: on the promoted replica). Null without a fault.
-	RecoveryS   *float64    `json:"recovery_s,omitempty"`
-	Diagnostics Diagnostics `json:"diagnostics"`
+	RecoveryS *float64 `json:"recovery_s,omitempty"`
+	// ClientCPUS is the CPU seconds (user+system) the load generator used
+	// while its workers ran (preload, cleanup and plots excluded);
+	// ClientCPUSPerMOp is that per million ops.
+	ClientCPUS       float64     `json:"client_cpu_s,omitempty"`
+	ClientCPUSPerMOp float64     `json:"client_cpu_s_per_mop,omitempty"`
+	Diagnostics      Diagnostics `json:"diagnostics"`
 	// Capacity is the strategy's capacity search (--slo-p99; absent otherwise).
 	Capacity *Capacity `json:"capacity,omitempty"`
 	// Verify is the strategy's --verify result (verify.go; absent otherwise).

@@ -143,6 +143,10 @@ func (r *Report) Summary() (*metrics.Summary, error) {
 		st.SetServer(sr.Server)
 		st.ExtraRoundTripsPerOp = extraRoundTrips(sr)
 		st.ConvergenceS = convergence(sr)
+		if cpu := sr.ClientCPU.Seconds(); cpu > 0 && sr.Issued > 0 {
+			st.ClientCPUS = cpu
+			st.ClientCPUSPerMOp = cpu / float64(sr.Issued) * 1e6
+		}
 		if d, ok := sr.Recovery(); ok {
 			v := d.Seconds()
 			st.RecoveryS = &v

@@ -34,12 +34,15 @@ type StrategyRun struct {
 	Events         []cluster.Event
 	Migration      cluster.MoveStats
 	MigrationErr   error
-	Issued         int64    // ops started
-	Aborted        int64    // ops cut off by the end of the run (not recorded)
-	Late           int64    // open-loop ops started over 1 ms behind schedule
-	Nodes          []string // node addresses by metrics.Sample.Node index, then masters that served nothing
-	SlotOwner      []int    // final owner of each slot, an index into Nodes (-1: none)
-	Interrupted    bool
+	// ClientCPU is the CPU time (user+system) this process spent while
+	// the workers ran: the generator's own cost, for CPU per op.
+	ClientCPU   time.Duration
+	Issued      int64    // ops started
+	Aborted     int64    // ops cut off by the end of the run (not recorded)
+	Late        int64    // open-loop ops started over 1 ms behind schedule
+	Nodes       []string // node addresses by metrics.Sample.Node index, then masters that served nothing
+	SlotOwner   []int    // final owner of each slot, an index into Nodes (-1: none)
+	Interrupted bool
 	// Capacity is the strategy's capacity search (nil without one);
 	// StoppedAt is when the search stopped issuing, from Start (0: it did
 	// not stop the run).
@@ -469,6 +472,7 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 	var masters []string
 	ck.faults.owner, masters = slotOwners(ctx, cfg, e)
 	nodes := newNodeIndex()
+	cpuStart := processCPU()
 	var wg sync.WaitGroup
 	for i := 0; i < cfg.Workers; i++ {
 		cw, err := s.NewWorker(i)
@@ -523,7 +527,7 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 	tick := time.NewTicker(cfg.Interval)
 	prevServer := sampler.sample(ctx)
 	workersDone := make(chan struct{})
-	go func() { wg.Wait(); close(workersDone) }()
+	go func() { wg.Wait(); sr.ClientCPU = processCPU() - cpuStart; close(workersDone) }()
 loop:
 	for {
 		select {

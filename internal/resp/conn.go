@@ -63,7 +63,9 @@ type Options struct {
 	Username, Password string
 	TLS                *tls.Config
 	DialTimeout        time.Duration // default 2s
-	// ReadTimeout bounds each reply; 0 means only the context's deadline applies.
+	// ReadTimeout bounds each reply (an op times out after between half of
+	// it and all of it: the deadline is re-armed only when half has run
+	// out); 0 means only the context's deadline applies.
 	ReadTimeout time.Duration
 }
 
@@ -76,6 +78,8 @@ type Conn struct {
 	r    *bufio.Reader
 	buf  []byte // reused storage for bulk replies
 	opt  Options
+	// deadline is the one last set on nc (zero: none).
+	deadline time.Time
 	// broken is set after an I/O or protocol error: the stream position is
 	// unknown, so the connection must not be reused.
 	broken error
@@ -190,10 +194,23 @@ func (c *Conn) setDeadline(ctx context.Context) {
 		d = dl
 	}
 	if c.opt.ReadTimeout > 0 {
-		if t := time.Now().Add(c.opt.ReadTimeout); d.IsZero() || t.Before(d) {
+		now := time.Now()
+		t := now.Add(c.opt.ReadTimeout)
+		if d.IsZero() || t.Before(d) {
+			// Re-arming the deadline on every op costs a runtime timer
+			// update per read and write; re-arm only when less than half
+			// the timeout is left, so an op times out after between half
+			// the timeout and all of it.
+			if c.deadline.Sub(now) > c.opt.ReadTimeout/2 && (d.IsZero() || !c.deadline.After(d)) {
+				return
+			}
 			d = t
 		}
 	}
+	if d.Equal(c.deadline) {
+		return
+	}
+	c.deadline = d
 	_ = c.nc.SetDeadline(d)
 }
 
