@@ -407,7 +407,7 @@ func redirectsFigure(r *Run) *Figure {
 		if st != nil {
 			srv := st.Redirects.Server
 			if st.Redirects.Client == nil {
-				title = fmt.Sprintf("%s: the client cannot count its redirects; the servers sent MOVED %d, ASK %d", name, srv.Moved, srv.Ask)
+				title = fmt.Sprintf("%s: servers sent MOVED %d, ASK %d", name, srv.Moved, srv.Ask)
 			} else {
 				title = fmt.Sprintf("%s: MOVED %d, ASK %d in all", name, st.Redirects.Client.Moved, st.Redirects.Client.Ask)
 			}
@@ -434,7 +434,7 @@ func redirectsFigure(r *Run) *Figure {
 		}
 		p.Y.Min, p.Y.Max = 0, max(1, top*1.25)
 		if st != nil && st.Redirects.Client == nil {
-			p.Add(note("not visible to this client: see the servers' counts in the title"))
+			p.Add(note("the library does not expose its redirects: totals from the servers in the title"))
 		}
 		p.Add(markers(markersOf(r.Events[name])))
 		cells = append(cells, p)
