@@ -30,20 +30,12 @@ type runFlags struct {
 	duration, warmup     time.Duration
 	workers, pipeline    int
 	rate                 string
-	dist                 string
-	zipfTheta            float64
-	hot                  string
-	keys                 int
-	keyPrefix            string
-	tagGroup             int
-	valueSize            string
-	mix                  string
+	workload             workloadFlags
 	migrate              string
 	migrateAt            time.Duration
 	migrateDuration      time.Duration
 	migrateInFlight      int
 	masters, replicas    int
-	seed                 uint64
 	out                  string
 	user, password       string
 	keepKeys             bool
@@ -94,21 +86,13 @@ Ctrl-C stops the run within a few seconds and still writes what was measured
 	fl.IntVar(&f.workers, "workers", runner.DefaultWorkers, "concurrent workers (closed loop: each has one op in flight)")
 	fl.IntVar(&f.pipeline, "pipeline", runner.DefaultPipeline, "ops in flight per worker: each worker sends this many at once (one write per node) and waits for all replies (closed loop only)")
 	fl.StringVar(&f.rate, "rate", "0", "open-loop target ops/s: 0 closed loop, N, steps N:DUR,M:DUR, or a ramp N+STEP/EVERY")
-	fl.StringVar(&f.dist, "dist", workload.DefaultDist.String(), "key distribution: uniform, zipf, hotspot, sequential, latest, gaussian")
-	fl.Float64Var(&f.zipfTheta, "zipf-theta", workload.DefaultZipfTheta, "zipf/latest skew, in (0,1)")
-	fl.StringVar(&f.hot, "hot", fmt.Sprintf("%g:%g", workload.DefaultHotKeys, workload.DefaultHotOps), "hotspot: KEYS:OPS fractions, e.g. 0.2:0.8 sends 80% of ops to 20% of keys")
-	fl.IntVar(&f.keys, "keys", workload.DefaultKeys, "keyspace size")
-	fl.StringVar(&f.keyPrefix, "key-prefix", workload.DefaultPrefix, "every key starts with PREFIX: (only such keys are written or deleted)")
-	fl.IntVar(&f.tagGroup, "tag-group", workload.DefaultTagGroup, "N consecutive keys share a {hash tag} (needed by mget/mset); 0: no tags")
-	fl.StringVar(&f.valueSize, "value-size", fmt.Sprint(workload.DefaultValueSize), "value bytes: N or MIN-MAX")
-	fl.StringVar(&f.mix, "mix", workload.DefaultMix, "op mix with weights: get, set, del, incr, mget, mset")
+	addWorkloadFlags(fl, &f.workload)
 	fl.StringVar(&f.migrate, "migrate", "none", "migration: none, move:K, scale-out, scale-in, hot-slot[:N], failover[:manual], failover:kill")
 	fl.DurationVar(&f.migrateAt, "migrate-at", runner.DefaultMigrateAt, "start the migration this long after the warmup")
 	fl.DurationVar(&f.migrateDuration, "migrate-duration", 0, "spread the slot moves over this long (0: as fast as they go)")
 	fl.IntVar(&f.migrateInFlight, "migrate-slots-in-flight", 1, "slots moved at once")
 	fl.IntVar(&f.masters, "masters", runner.DefaultMasters, "local cluster: masters")
 	fl.IntVar(&f.replicas, "replicas", 0, "local cluster: replicas per master")
-	fl.Uint64Var(&f.seed, "seed", workload.DefaultSeed, "seed of the key/op stream (the same for every strategy)")
 	fl.StringVar(&f.out, "out", "", "output directory (default results/<time>-<profile>)")
 	fl.StringVar(&f.user, "user", "", "ACL user")
 	fl.StringVar(&f.password, "password", "", "password (or set "+passwordEnv+" to keep it out of shell history)")
@@ -128,23 +112,10 @@ Ctrl-C stops the run within a few seconds and still writes what was measured
 func (f *runFlags) config(cmd *cobra.Command) (runner.Config, error) {
 	var errs []string
 	bad := func(err error) { errs = append(errs, err.Error()) }
-	wc := workload.DefaultConfig()
-	var err error
-	if wc.Dist, err = workload.ParseDist(f.dist); err != nil {
+	wc, werrs := f.workload.config(cmd.Flags())
+	for _, err := range werrs {
 		bad(err)
 	}
-	if cmd.Flags().Changed("hot") || wc.Dist == workload.DistHotspot {
-		if wc.Hot, err = workload.ParseHot(f.hot); err != nil {
-			bad(err)
-		}
-	}
-	if wc.ValueSize, err = workload.ParseValueSize(f.valueSize); err != nil {
-		bad(err)
-	}
-	if wc.Mix, err = workload.ParseMix(f.mix); err != nil {
-		bad(err)
-	}
-	wc.ZipfTheta, wc.Keys, wc.Prefix, wc.TagGroup, wc.Seed = f.zipfTheta, f.keys, f.keyPrefix, f.tagGroup, f.seed
 	schedule, err := workload.ParseRate(f.rate)
 	if err != nil {
 		bad(err)

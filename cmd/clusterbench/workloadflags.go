@@ -1,7 +1,7 @@
 package main
 
 // The workload flags, shared by the subcommands that build a workload
-// (spread; run has the same block), so names, defaults and help stay one.
+// (run, spread), so names, defaults and help stay one.
 
 import (
 	"fmt"
