@@ -283,35 +283,35 @@ func WriteOutputs(r *Report, dir string) error {
 			continue
 		}
 		rows = append(rows, metrics.TimelineRows(sr.Name, sr.Result)...)
-		if err := writeFile(filepath.Join(dir, FileName(sr.Name)+".hlog"), func(w io.Writer) error {
+		if err := WriteFile(filepath.Join(dir, FileName(sr.Name)+".hlog"), func(w io.Writer) error {
 			return metrics.WriteHlog(w, sr.Result)
 		}); err != nil {
 			return err
 		}
 	}
-	if err := writeFile(filepath.Join(dir, "timeline.csv"), func(w io.Writer) error {
+	if err := WriteFile(filepath.Join(dir, "timeline.csv"), func(w io.Writer) error {
 		return metrics.WriteTimelineCSV(w, rows)
 	}); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(dir, "events.csv"), func(w io.Writer) error {
+	if err := WriteFile(filepath.Join(dir, "events.csv"), func(w io.Writer) error {
 		return writeEvents(w, r)
 	}); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(dir, "slots.csv"), func(w io.Writer) error {
+	if err := WriteFile(filepath.Join(dir, "slots.csv"), func(w io.Writer) error {
 		return writeSlots(w, r)
 	}); err != nil {
 		return err
 	}
 	if sum.HasCapacity() {
-		if err := writeFile(filepath.Join(dir, "capacity.csv"), func(w io.Writer) error {
+		if err := WriteFile(filepath.Join(dir, "capacity.csv"), func(w io.Writer) error {
 			return metrics.WriteCapacityCSV(w, sum)
 		}); err != nil {
 			return err
 		}
 	}
-	if err := writeFile(filepath.Join(dir, "report.md"), func(w io.Writer) error {
+	if err := WriteFile(filepath.Join(dir, "report.md"), func(w io.Writer) error {
 		if err := metrics.WriteReportMarkdown(w, sum); err != nil {
 			return err
 		}
@@ -391,9 +391,9 @@ func writeSlots(w io.Writer, r *Report) error {
 	return cw.Error()
 }
 
-// writeFile writes path through a temporary file renamed into place, so a
+// WriteFile writes path through a temporary file renamed into place, so a
 // crash never leaves half a file under the final name.
-func writeFile(path string, fill func(io.Writer) error) error {
+func WriteFile(path string, fill func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	if err != nil {
 		return err

@@ -605,26 +605,7 @@ func mergeEvents(in []*mergeInput, offsets map[string][]float64, out string) err
 // writeMergeFile writes dir/name through a temporary file renamed into
 // place.
 func writeMergeFile(dir, name string, fill func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp*")
-	if err != nil {
-		return fmt.Errorf("merge: %w", err)
-	}
-	bw := bufio.NewWriter(tmp)
-	err = fill(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := runner.WriteFile(filepath.Join(dir, name), fill); err != nil {
 		return fmt.Errorf("merge: write %s: %w", name, err)
 	}
 	return nil
