@@ -42,34 +42,7 @@ func TestPerOpPathAllocatesNothingIntegration(t *testing.T) {
 			if wc.Mix, err = workload.ParseMix(tc.mix); err != nil {
 				t.Fatal(err)
 			}
-			wl, err := workload.New(wc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: l.MasterAddrs(), DisableCache: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = Preload(ctx, rc, wl, 2, nil)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := strategy.New(ctx, "router", strategy.Config{Seeds: l.MasterAddrs()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			col, err := metrics.NewCollector(metrics.Config{Ops: opNames, Phases: phaseNames, Interval: time.Hour})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cw, _ := s.NewWorker(0)
-			defer cw.Close()
-			ck := &clock{t0: time.Now()}
-			ck.phase.Store(phaseBaseline)
-			w := &worker{gen: wl.Generator(0), client: cw, rec: col.NewRecorder(), clock: ck,
-				nodes: newNodeIndex(), workers: 1, seen: map[string]uint16{}}
+			w := newAllocWorker(t, ctx, l.MasterAddrs(), wc, nil)
 			// Warm up: connections to every node, every histogram combination.
 			for range 5000 {
 				w.one(ctx, time.Now())
@@ -80,4 +53,47 @@ func TestPerOpPathAllocatesNothingIntegration(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newAllocWorker preloads wc's keyspace into the cluster at seeds and
+// returns one worker of the router strategy over it, recording into a
+// collector, with v's verification when v is set. Everything it opens is
+// closed when the test ends.
+func newAllocWorker(t *testing.T, ctx context.Context, seeds []string, wc workload.Config, v *verifier) *worker {
+	t.Helper()
+	wl, err := workload.New(wc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: seeds, DisableCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Preload(ctx, rc, wl, 2, nil)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := strategy.New(ctx, "router", strategy.Config{Seeds: seeds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	col, err := metrics.NewCollector(metrics.Config{Ops: opNames, Phases: phaseNames, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw, err := s.NewWorker(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cw.Close() })
+	ck := &clock{t0: time.Now()}
+	ck.phase.Store(phaseBaseline)
+	w := &worker{gen: wl.Generator(0), client: cw, rec: col.NewRecorder(), clock: ck,
+		nodes: newNodeIndex(), workers: 1, seen: map[string]uint16{}}
+	if v != nil {
+		w.ver = v.worker(cw)
+	}
+	return w
 }

@@ -5,12 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/rueidis"
-
 	"github.com/clusterbench/clusterbench/cluster"
 	"github.com/clusterbench/clusterbench/internal/redistest"
-	"github.com/clusterbench/clusterbench/metrics"
-	"github.com/clusterbench/clusterbench/strategy"
 	"github.com/clusterbench/clusterbench/workload"
 )
 
@@ -33,35 +29,8 @@ func TestVerifyPathAllocatesNothingIntegration(t *testing.T) {
 	if wc.Mix, err = workload.ParseMix("get:40,set:30,mget:5,mset:5,incr:20"); err != nil {
 		t.Fatal(err)
 	}
-	wl, err := workload.New(wc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: l.MasterAddrs(), DisableCache: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = Preload(ctx, rc, wl, 2, nil)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := strategy.New(ctx, "router", strategy.Config{Seeds: l.MasterAddrs()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	col, err := metrics.NewCollector(metrics.Config{Ops: opNames, Phases: phaseNames, Interval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cw, _ := s.NewWorker(0)
-	defer cw.Close()
-	ck := &clock{t0: time.Now()}
-	ck.phase.Store(phaseBaseline)
 	v := newVerifier(wc)
-	w := &worker{gen: wl.Generator(0), client: cw, rec: col.NewRecorder(), clock: ck,
-		nodes: newNodeIndex(), workers: 1, seen: map[string]uint16{}, ver: v.worker(cw)}
+	w := newAllocWorker(t, ctx, l.MasterAddrs(), wc, v)
 	for range 5000 {
 		w.one(ctx, time.Now())
 	}
