@@ -2,7 +2,6 @@ package plots
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 
+	"github.com/clusterbench/clusterbench/internal/fixture"
 	"github.com/clusterbench/clusterbench/metrics"
 )
 
@@ -27,32 +27,7 @@ import (
 // slots.csv.gz, and returns the copy.
 func fixtureRun(t *testing.T) string {
 	t.Helper()
-	dst := t.TempDir()
-	entries, err := os.ReadDir(filepath.Join("testdata", "run"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("testdata", "run", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := e.Name()
-		if strings.HasSuffix(name, ".gz") {
-			zr, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b, err = io.ReadAll(zr); err != nil {
-				t.Fatal(err)
-			}
-			name = strings.TrimSuffix(name, ".gz")
-		}
-		if err := os.WriteFile(filepath.Join(dst, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
+	return fixture.CopyRun(t, filepath.Join("testdata", "run"))
 }
 
 // checkPNG checks that path is a PNG WidthPx wide that is not blank: a

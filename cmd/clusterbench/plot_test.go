@@ -2,46 +2,20 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"image/png"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/clusterbench/clusterbench/internal/fixture"
 )
 
 // plotFixture copies the plots package's saved run into a temporary
 // directory (unpacking its .gz files) and returns the copy.
 func plotFixture(t *testing.T) string {
 	t.Helper()
-	src := filepath.Join("..", "..", "plots", "testdata", "run")
-	dst := t.TempDir()
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := e.Name()
-		if strings.HasSuffix(name, ".gz") {
-			zr, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b, err = io.ReadAll(zr); err != nil {
-				t.Fatal(err)
-			}
-			name = strings.TrimSuffix(name, ".gz")
-		}
-		if err := os.WriteFile(filepath.Join(dst, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
+	return fixture.CopyRun(t, filepath.Join("..", "..", "plots", "testdata", "run"))
 }
 
 func TestPlotCommand(t *testing.T) {
