@@ -15,7 +15,7 @@ import (
 	"github.com/clusterbench/clusterbench/workload"
 )
 
-const e2eKeys = 10000
+const e2eKeys = 40000 // ~2.4 keys per slot: enough that ops hit slots mid-migration (ASK)
 
 // keysReadable checks that every key of the keyspace is still there.
 func keysReadable(ctx context.Context, name string, seeds []string) error {
@@ -60,7 +60,7 @@ func TestScaleOutEveryStrategyIntegration(t *testing.T) {
 	}
 	cfg := runner.Config{
 		Profile: "e2e", Strategies: names, Duration: 14 * time.Second, Warmup: time.Second,
-		Workers: 2, Pipeline: 1, Workload: wc, Migrate: scenario, MigrateAt: time.Second,
+		Workers: 4, Pipeline: 1, Workload: wc, Migrate: scenario, MigrateAt: time.Second,
 		MigrateSlotsInFlight: 16, Masters: 3, Out: t.TempDir(),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
