@@ -42,6 +42,11 @@ type Config struct {
 	Warmup     time.Duration
 	Workers    int
 	Pipeline   int
+	// PinWorkers gives worker i the i-th master (mod the masters that own
+	// slots at the start) and only the keys of that master's slots, as
+	// redis-benchmark --cluster binds its clients: an even, fixed number
+	// of ops in flight per node, one connection per worker.
+	PinWorkers bool
 	// Schedule is the open-loop arrival schedule (workload.ParseRate); nil
 	// runs closed loop: each worker issues its next op when the last ends.
 	Schedule workload.Schedule

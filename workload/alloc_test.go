@@ -62,5 +62,9 @@ func TestNoAllocations(t *testing.T) {
 			}
 		})
 		shouldNotAllocate(t, "Generator.Value "+name, func() { g.Value() })
+		g.Restrict(func(key []byte) bool { return key[len(key)-1] != '7' })
+		shouldNotAllocate(t, "restricted Generator.Next "+name, func() { buf = onlyKey(g.Next(buf[:0])) })
 	}
 }
+
+func onlyKey(_ Op, key []byte) []byte { return key }

@@ -218,3 +218,47 @@ func TestWorkloadDistribution(t *testing.T) {
 		t.Errorf("Config() = %+v", w.Config())
 	}
 }
+
+func TestGeneratorRestrictFiltersTheStream(t *testing.T) {
+	c := DefaultConfig()
+	c.Seed, c.Keys = 7, 1000
+	c.Mix = Mix{OpGet: 60, OpSet: 30, OpIncr: 10}
+	w, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// keep: keys whose last digit is even.
+	even := func(key []byte) bool { return key[len(key)-1]%2 == 0 }
+	var want []string
+	for _, line := range streamOf(t, c, 3, 4000) {
+		if even([]byte(line)) {
+			want = append(want, line)
+		}
+	}
+	g := w.Generator(3)
+	g.Restrict(even)
+	var buf []byte
+	for i, w := range want {
+		op, key := g.Next(buf[:0])
+		buf = key
+		if got := op.String() + " " + string(key); got != w {
+			t.Fatalf("restricted draw %d = %q, want %q (the unrestricted stream without the odd keys)", i, got, w)
+		}
+	}
+}
+
+func TestGeneratorRestrictGivesUpOnAFilterNothingPasses(t *testing.T) {
+	w, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := w.Generator(0)
+	calls := 0
+	g.Restrict(func([]byte) bool { calls++; return false })
+	if _, key := g.Next(nil); len(key) == 0 {
+		t.Fatal("Next returned no key")
+	}
+	if calls != maxRejects {
+		t.Fatalf("filter called %d times before giving up, want %d", calls, maxRejects)
+	}
+}

@@ -29,6 +29,7 @@ type runFlags struct {
 	strategies           []string
 	duration, warmup     time.Duration
 	workers, pipeline    int
+	pinWorkers           bool
 	rate                 string
 	workload             workloadFlags
 	migrate              string
@@ -85,6 +86,7 @@ Ctrl-C stops the run within a few seconds and still writes what was measured
 	fl.DurationVar(&f.warmup, "warmup", runner.DefaultWarmup, "unmeasured warmup per strategy")
 	fl.IntVar(&f.workers, "workers", runner.DefaultWorkers, "concurrent workers (closed loop: each has one op in flight)")
 	fl.IntVar(&f.pipeline, "pipeline", runner.DefaultPipeline, "ops in flight per worker: each worker sends this many at once (one write per node) and waits for all replies (closed loop only)")
+	fl.BoolVar(&f.pinWorkers, "pin-workers", false, "give each worker one master and only keys of that master's slots at the start, as redis-benchmark --cluster does: equal load per node, one connection per worker (for like-for-like comparisons; real clients spread each worker's keys over all nodes)")
 	fl.StringVar(&f.rate, "rate", "0", "open-loop target ops/s: 0 closed loop, N, steps N:DUR,M:DUR, or a ramp N+STEP/EVERY")
 	addWorkloadFlags(fl, &f.workload)
 	fl.StringVar(&f.migrate, "migrate", "none", "migration: none, move:K, scale-out, scale-in, hot-slot[:N], failover[:manual], failover:kill")
@@ -142,7 +144,7 @@ func (f *runFlags) config(cmd *cobra.Command) (runner.Config, error) {
 	}
 	cfg := runner.Config{
 		Profile: profile, Addrs: f.addrs, Strategies: strategy.GroupCustom(f.strategies), Duration: f.duration, Warmup: f.warmup,
-		Workers: f.workers, Pipeline: f.pipeline, Schedule: schedule, Workload: wc,
+		Workers: f.workers, Pipeline: f.pipeline, PinWorkers: f.pinWorkers, Schedule: schedule, Workload: wc,
 		Migrate: scenario, MigrateAt: f.migrateAt, MigrateDuration: f.migrateDuration, MigrateSlotsInFlight: f.migrateInFlight,
 		Masters: f.masters, Replicas: f.replicas, Out: out,
 		Conn:     cluster.ConnOptions{Username: f.user, Password: password, TLS: tlsConf},

@@ -188,6 +188,11 @@ func (c *Conn) RoundTrip(ctx context.Context) (Reply, error) {
 	return c.Read(ctx)
 }
 
+func hasDeadline(ctx context.Context) bool {
+	_, ok := ctx.Deadline()
+	return ok
+}
+
 func (c *Conn) setDeadline(ctx context.Context) {
 	var d time.Time
 	if dl, ok := ctx.Deadline(); ok {
@@ -221,9 +226,10 @@ func (c *Conn) Read(ctx context.Context) (Reply, error) {
 	if c.broken != nil {
 		return Reply{}, c.broken
 	}
-	if c.opt.ReadTimeout > 0 {
-		c.setDeadline(ctx)
-	} else if _, ok := ctx.Deadline(); ok {
+	// A reply already buffered (the rest of a pipelined batch) needs no
+	// fresh deadline: the one set when the batch was sent still bounds
+	// any read it takes to finish it.
+	if c.r.Buffered() == 0 && (c.opt.ReadTimeout > 0 || hasDeadline(ctx)) {
 		c.setDeadline(ctx)
 	}
 	rep, err := c.read(0)

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -171,5 +172,47 @@ func TestReadValueIntegration(t *testing.T) {
 		t.Fatal("an error reply must come back as an error")
 	} else if _, ok := err.(ReplyError); !ok {
 		t.Fatalf("error reply has type %T, want ReplyError", err)
+	}
+}
+
+// A reply cut off mid-batch must still time out: a Read that starts with
+// part of its reply buffered keeps the deadline set when the batch was sent.
+// (A real server cannot be made to stop halfway through a reply.)
+func TestConnReadTimesOutOnAReplyCutOffMidBatch(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		s, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		buf := make([]byte, 256)
+		_, _ = s.Read(buf)
+		_, _ = s.Write([]byte("+OK\r\n+O")) // the second reply stops here
+		time.Sleep(5 * time.Second)
+	}()
+	const timeout = 300 * time.Millisecond
+	c := dial(t, ln.Addr().String(), Options{ReadTimeout: timeout})
+	ctx := context.Background()
+	c.AppendString("PING")
+	c.AppendString("PING")
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := c.Read(ctx); err != nil || string(rep.Str) != "OK" {
+		t.Fatalf("first reply = %+v, %v", rep, err)
+	}
+	start := time.Now()
+	_, err = c.Read(ctx)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("second Read = %v, want a timeout", err)
+	}
+	if waited := time.Since(start); waited > 3*time.Second {
+		t.Fatalf("second Read gave up after %v, want about the %v timeout", waited, timeout)
 	}
 }
