@@ -61,6 +61,7 @@ func runWithPassword(t *testing.T, env []string, args ...string) (cliResult, []s
 	go func() { done <- cmd.Wait() }()
 	var cmdlines []string
 	seen := map[int]bool{}
+	self, _ := os.Readlink("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/exe")
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	var err error
@@ -71,7 +72,13 @@ poll:
 			break poll
 		case <-tick.C:
 			for _, pid := range childPids(cmd.Process.Pid) {
-				if b, rerr := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); rerr == nil && !seen[pid] {
+				proc := "/proc/" + strconv.Itoa(pid)
+				// A child forked but not yet exec'd still shows our own
+				// command line; look again once it is redis-server.
+				if exe, _ := os.Readlink(proc + "/exe"); seen[pid] || exe == self {
+					continue
+				}
+				if b, rerr := os.ReadFile(proc + "/cmdline"); rerr == nil {
 					seen[pid] = true
 					cmdlines = append(cmdlines, string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
 				}
