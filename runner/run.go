@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -472,9 +471,9 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 
 	var masters []string
 	ck.faults.owner, masters = slotOwners(ctx, cfg, e)
-	var pins []int16
+	var pins *pinning
 	if cfg.PinWorkers {
-		if pins = ownersOf(ck.faults.owner); len(pins) == 0 {
+		if pins = newPinning(wl, ck.faults.owner); pins == nil {
 			sr.Err = errors.New("--pin-workers: could not read which masters own the slots; run without --pin-workers")
 		}
 	}
@@ -494,8 +493,8 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 		}
 		w := &worker{id: i, gen: wl.Generator(i), client: cw, rec: col.NewRecorder(), clock: ck, nodes: nodes,
 			schedule: cfg.Schedule, workers: cfg.Workers, seen: map[string]uint16{}, ver: sr.verify.worker(cw)}
-		if len(pins) > 0 {
-			w.gen.Restrict(keysOf(ck.faults.owner, pins[i%len(pins)]))
+		if pins != nil {
+			w.gen.Restrict(pins.filter(i))
 		}
 		if cfg.Pipeline > 1 {
 			w.pipe = newPipelineState(cfg.Pipeline)
@@ -598,24 +597,6 @@ func slotOwners(ctx context.Context, cfg Config, e *env) ([]int16, []string) {
 		}
 	}
 	return owner, topo.MasterAddrs()
-}
-
-// ownersOf lists the masters that own at least one slot in owner, in
-// index order: the nodes --pin-workers deals the workers out to.
-func ownersOf(owner []int16) []int16 {
-	var list []int16
-	for _, m := range owner {
-		if m >= 0 && !slices.Contains(list, m) {
-			list = append(list, m)
-		}
-	}
-	slices.Sort(list)
-	return list
-}
-
-// keysOf is a generator filter that passes the keys of master's slots.
-func keysOf(owner []int16, master int16) func(key []byte) bool {
-	return func(key []byte) bool { return owner[router.Slot(key)] == master }
 }
 
 // Kinds of the events the runner adds to the cluster's timeline.

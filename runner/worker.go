@@ -148,13 +148,16 @@ type worker struct {
 	workers  int
 	pipe     *pipelineState // --pipeline > 1 (pipeline.go); nil: one op at a time
 
-	req    strategy.Request
-	key    []byte
-	batch  workload.KeyBatch
-	keys   [][]byte
-	seen   map[string]uint16 // this worker's cache of nodes
-	rounds uint64
-	ver    *verifyWorker // --verify (verify.go); nil otherwise
+	req   strategy.Request
+	key   []byte
+	batch workload.KeyBatch
+	keys  [][]byte
+	seen  map[string]uint16 // this worker's cache of nodes
+	// lastAddr and lastNode: the entry of seen used last.
+	lastAddr string
+	lastNode uint16
+	rounds   uint64
+	ver      *verifyWorker // --verify (verify.go); nil otherwise
 }
 
 // run issues ops until the clock's stop time, or until stop is done; ops
@@ -259,11 +262,17 @@ func (w *worker) one(ctx context.Context, intended time.Time) {
 }
 
 func (w *worker) node(addr string) uint16 {
-	if i, ok := w.seen[addr]; ok {
-		return i
+	// Most ops go where the last one went (always, with --pin-workers):
+	// a string compare, not a map lookup.
+	if addr == w.lastAddr {
+		return w.lastNode
 	}
-	i := w.nodes.lookup(addr)
-	w.seen[addr] = i
+	i, ok := w.seen[addr]
+	if !ok {
+		i = w.nodes.lookup(addr)
+		w.seen[addr] = i
+	}
+	w.lastAddr, w.lastNode = addr, i
 	return i
 }
 

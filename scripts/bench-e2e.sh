@@ -32,14 +32,15 @@ addrs=$(paste -sd, "$work/addrs")
 # CPU seconds (user+sys) of a command, from GNU time's format in a file.
 cpu() { awk '{print $1 + $2}' "$1"; }
 
-# redis-benchmark: ops/s (the mean of its SET and GET rows) and CPU s per M ops.
+# redis-benchmark: ops/s over both of its tests (SET, then GET: each is
+# REQUESTS ops, so the harmonic mean of their rates) and CPU s per M ops.
 redis_benchmark() {
   /usr/bin/env time -f "%U %S" -o "$work/rb.time" \
     redis-benchmark --cluster -h "$host" -p "$port" -c "$clients" -P "$pipeline" -n "$requests" -r "$keys" -d 64 -t set,get --csv \
     > "$work/rb.csv"
   # Only the result rows: redis-benchmark also prints the cluster's masters.
   awk -F, -v cpu="$(cpu "$work/rb.time")" -v ops=$((requests * 2)) \
-    '/^"(SET|GET)"/ {gsub(/"/,""); s+=$2; n++} END {printf "%.0f %.2f\n", s/n, cpu/ops*1e6}' "$work/rb.csv"
+    '/^"(SET|GET)"/ {gsub(/"/,""); s+=1/$2; n++} END {printf "%.0f %.2f\n", n/s, cpu/ops*1e6}' "$work/rb.csv"
 }
 
 # clusterbench: baseline ops/s and CPU s per M ops while its workers ran.

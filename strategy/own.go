@@ -74,6 +74,7 @@ func (w *ownWorker) Close() error { return w.t.close() }
 type transport struct {
 	opt   resp.Options
 	conns map[string]*resp.Conn
+	last  *resp.Conn // the connection conn returned last, if still open
 	req   *Request
 	args  [][]byte // reused argument list
 
@@ -165,14 +166,20 @@ func (t *transport) appendRequest(c *resp.Conn) {
 }
 
 func (t *transport) conn(ctx context.Context, addr string) (*resp.Conn, error) {
-	if c, ok := t.conns[addr]; ok {
-		return c, nil
+	// Most requests go where the last one went: a string compare, not a
+	// map lookup.
+	if t.last != nil && addr == t.last.Addr() {
+		return t.last, nil
 	}
-	c, err := resp.Dial(ctx, addr, t.opt)
-	if err != nil {
-		return nil, err
+	c, ok := t.conns[addr]
+	if !ok {
+		var err error
+		if c, err = resp.Dial(ctx, addr, t.opt); err != nil {
+			return nil, err
+		}
+		t.conns[addr] = c
 	}
-	t.conns[addr] = c
+	t.last = c
 	return c, nil
 }
 
@@ -180,10 +187,12 @@ func (t *transport) conn(ctx context.Context, addr string) (*resp.Conn, error) {
 func (t *transport) fail(addr string, c *resp.Conn, err error) ([]byte, error) {
 	c.Close()
 	delete(t.conns, addr)
+	t.last = nil
 	return nil, err
 }
 
 func (t *transport) close() error {
+	t.last = nil
 	for addr, c := range t.conns {
 		c.Close()
 		delete(t.conns, addr)

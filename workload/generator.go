@@ -105,18 +105,20 @@ type Generator struct {
 	vmin   uint64
 	vspan  uint64 // Max-Min+1
 	last   uint64
-	keep   func(key []byte) bool // Restrict's filter; nil: every key
+	keep   func(op Op, index uint64) bool // Restrict's filter; nil: every draw
 }
 
 // maxRejects bounds how many keys in a row a restricted generator skips, so
 // a filter that (almost) nothing passes cannot stall a worker.
 const maxRejects = 1 << 16
 
-// Restrict makes Next skip every draw whose key keep rejects, so the
-// stream is the unrestricted one with those ops left out: still
-// deterministic for a seed. After maxRejects rejections in a row the next
-// draw is taken anyway. keep must not allocate or keep the key.
-func (g *Generator) Restrict(keep func(key []byte) bool) { g.keep = keep }
+// Restrict makes Next skip every draw that keep rejects, given the op and
+// the index of its key (whose key is KeySpace.AppendCounterKey for incr,
+// AppendKey otherwise), so the stream is the unrestricted one with those
+// ops left out: still deterministic for a seed. After maxRejects
+// rejections in a row the next draw is taken anyway. keep is called on the
+// hot path: it must not allocate.
+func (g *Generator) Restrict(keep func(op Op, index uint64) bool) { g.keep = keep }
 
 // NextIndex draws the next op and the index of its key.
 func (g *Generator) NextIndex() (Op, uint64) {
@@ -133,16 +135,10 @@ func (g *Generator) NextIndex() (Op, uint64) {
 // and returns the extended slice. For mget/mset the key is one of the
 // group's; AppendGroup gives all of them.
 func (g *Generator) Next(dst []byte) (Op, []byte) {
-	for rejects := 0; ; rejects++ {
-		op, key := g.next(dst)
-		if g.keep == nil || rejects >= maxRejects || g.keep(key) {
-			return op, key
-		}
-	}
-}
-
-func (g *Generator) next(dst []byte) (Op, []byte) {
 	op, n := g.NextIndex()
+	for rejects := 0; g.keep != nil && rejects < maxRejects && !g.keep(op, n); rejects++ {
+		op, n = g.NextIndex()
+	}
 	if op == OpIncr {
 		return op, g.keys.AppendCounterKey(dst, n)
 	}
