@@ -317,6 +317,24 @@ func runOne(ctx context.Context, cfg Config, hooks Hooks, wl *workload.Workload,
 	if v, err := cluster.NodeInfo(ctx, e.seeds[0], cfg.Conn, "server"); err == nil {
 		rep.Version = v["redis_version"]
 	}
+	if e.local == nil && cfg.migrates() {
+		// Registered before the key cleanup, so it runs after it: empty
+		// slots move back fast.
+		restore, err := startingCluster(ctx, cfg, e)
+		if err != nil {
+			return fail(err)
+		}
+		defer func() {
+			if ctx.Err() != nil {
+				status.note("interrupted: the cluster keeps what this strategy's migration changed")
+				return
+			}
+			status.note("putting the cluster back as it was")
+			if err := restore(); err != nil && sr.Err == nil {
+				sr.Err = fmt.Errorf("putting the cluster back after the migration: %w", err)
+			}
+		}()
+	}
 	if !cfg.KeepKeys && e.local == nil {
 		// Registered before the preload: the run's keys go even when the
 		// run fails or is interrupted midway.
@@ -576,6 +594,30 @@ loop:
 	} else if sr.MigrationErr != nil && ctx.Err() == nil {
 		st.note(fmt.Sprintf("warning: the migration did not finish within --duration (%v): raise --duration or make the migration smaller", sr.MigrationErr))
 	}
+}
+
+// startingCluster notes an external cluster's slot map and returns what
+// puts it back (see cluster.Migrator.Restore), so every strategy of a run
+// starts from the same cluster.
+func startingCluster(ctx context.Context, cfg Config, e *env) (restore func() error, err error) {
+	m, err := cluster.NewMigrator(ctx, e.seeds[0], cfg.Conn, cluster.AllowTopologyChanges(cfg.AllowTopologyChanges))
+	if err != nil {
+		return nil, err
+	}
+	owners, err := m.SlotOwners(ctx)
+	m.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading the slot map to restore after the migration: %w", err)
+	}
+	return func() error {
+		m, err := cluster.NewMigrator(ctx, e.seeds[0], cfg.Conn, cluster.AllowTopologyChanges(cfg.AllowTopologyChanges))
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		_, err = m.Restore(ctx, owners, cluster.MoveOptions{SlotsInFlight: cfg.MigrateSlotsInFlight})
+		return err
+	}, nil
 }
 
 // slotOwners maps each slot to the index of its master in masters, from
