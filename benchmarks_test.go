@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clusterbench/clusterbench/internal/crc16ref"
+	"github.com/clusterbench/clusterbench/internal/pace"
 	"github.com/clusterbench/clusterbench/metrics"
 	"github.com/clusterbench/clusterbench/router"
 	"github.com/clusterbench/clusterbench/workload"
@@ -410,4 +411,42 @@ func BenchmarkMerge(b *testing.B) {
 			}
 		})
 	}
+}
+
+// ---------------------------------------------------------------------------
+// Open-loop pacing (internal/pace)
+//
+// An open-loop op's latency counts from its intended start, so how late a
+// worker wakes for it is part of every figure. late-µs/op is the mean
+// lateness of a 300 µs wait in an otherwise idle process, with the
+// worker's timerfd and with a runtime timer.
+// ---------------------------------------------------------------------------
+
+func BenchmarkOpenLoopWait(b *testing.B) {
+	const wait = 300 * time.Microsecond
+	b.Run("impl=timerfd", func(b *testing.B) {
+		w := pace.New(context.Background())
+		defer w.Close()
+		var late time.Duration
+		b.ReportAllocs()
+		for b.Loop() {
+			at := time.Now().Add(wait)
+			w.Until(at)
+			late += time.Since(at)
+		}
+		b.ReportMetric(float64(late.Microseconds())/float64(b.N), "late-µs/op")
+	})
+	b.Run("impl=runtime-timer", func(b *testing.B) {
+		t := time.NewTimer(time.Hour)
+		defer t.Stop()
+		var late time.Duration
+		b.ReportAllocs()
+		for b.Loop() {
+			at := time.Now().Add(wait)
+			t.Reset(time.Until(at))
+			<-t.C
+			late += time.Since(at)
+		}
+		b.ReportMetric(float64(late.Microseconds())/float64(b.N), "late-µs/op")
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clusterbench/clusterbench/internal/pace"
 	"github.com/clusterbench/clusterbench/metrics"
 	"github.com/clusterbench/clusterbench/router"
 	"github.com/clusterbench/clusterbench/strategy"
@@ -168,10 +169,10 @@ func (w *worker) run(stop, hard context.Context) {
 		return
 	}
 	defer w.rec.Flush()
-	var timer *time.Timer
+	var wait *pace.Waiter // open loop: sleeps to each intended start
 	if w.schedule != nil {
-		timer = time.NewTimer(time.Hour)
-		defer timer.Stop()
+		wait = pace.New(stop)
+		defer wait.Close()
 	}
 	for {
 		var intended time.Time
@@ -187,13 +188,8 @@ func (w *worker) run(stop, hard context.Context) {
 			if !intended.Before(w.clock.stopAt) {
 				return
 			}
-			if wait := time.Until(intended); wait > 0 {
-				timer.Reset(wait)
-				select {
-				case <-timer.C:
-				case <-stop.Done():
-					return
-				}
+			if !wait.Until(intended) {
+				return
 			}
 		} else if stop.Err() != nil {
 			return
