@@ -51,6 +51,16 @@ func TestPerOpPathAllocatesNothingIntegration(t *testing.T) {
 			if allocs != 0 {
 				t.Fatalf("one op allocates %v times on average, want 0", allocs)
 			}
+			// --pipeline 16: a batch over every node.
+			w.pipe = newPipelineState(16)
+			bw := w.client.(strategy.BatchWorker)
+			for range 300 {
+				w.oneBatch(ctx, bw, time.Now())
+			}
+			allocs = testing.AllocsPerRun(300, func() { w.oneBatch(ctx, bw, time.Now()) })
+			if allocs != 0 {
+				t.Fatalf("one batch of 16 allocates %v times on average, want 0", allocs)
+			}
 		})
 	}
 }

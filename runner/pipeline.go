@@ -61,34 +61,40 @@ func fillRequest(gen *workload.Generator, r *strategy.Request, key *[]byte, batc
 // its last reply, as redis-benchmark -P reports it.
 func (w *worker) runPipelined(stop, hard context.Context, bw strategy.BatchWorker) {
 	defer w.rec.Flush()
-	p := w.pipe
 	for stop.Err() == nil {
 		start := time.Now()
-		if !start.Before(w.clock.stopAt) {
+		if !start.Before(w.clock.stopAt) || !w.oneBatch(hard, bw, start) {
 			return
-		}
-		for i, r := range p.reqs {
-			p.ops[i] = fillRequest(w.gen, r, &p.keys[i], &p.batches[i], &p.groups[i])
-		}
-		phase := uint8(w.clock.phase.Load())
-		w.clock.issued.Add(int64(len(p.reqs)))
-		bw.DoBatch(hard, p.reqs, p.out)
-		latency := time.Since(start)
-		if hard.Err() != nil {
-			w.clock.aborted.Add(int64(len(p.reqs)))
-			return
-		}
-		at := start.Sub(w.clock.t0)
-		for i, res := range p.out {
-			s := metrics.Sample{
-				Latency: latency, Slot: p.reqs[i].Slot, Node: metrics.NoNode, Op: uint8(p.ops[i]), Phase: phase,
-				Moved: res.Moved, Ask: res.Ask, TryAgain: res.TryAgain, Refreshes: res.Refreshes,
-			}
-			if res.Node != "" {
-				s.Node = w.node(res.Node)
-			}
-			s.Outcome, s.ErrClass = classify(res)
-			w.rec.Record(at, s)
 		}
 	}
+}
+
+// oneBatch sends one batch, started at start, and records its ops; false
+// when hard ended it (its ops are counted as aborted, not recorded).
+func (w *worker) oneBatch(hard context.Context, bw strategy.BatchWorker, start time.Time) bool {
+	p := w.pipe
+	for i, r := range p.reqs {
+		p.ops[i] = fillRequest(w.gen, r, &p.keys[i], &p.batches[i], &p.groups[i])
+	}
+	phase := uint8(w.clock.phase.Load())
+	w.clock.issued.Add(int64(len(p.reqs)))
+	bw.DoBatch(hard, p.reqs, p.out)
+	latency := time.Since(start)
+	if hard.Err() != nil {
+		w.clock.aborted.Add(int64(len(p.reqs)))
+		return false
+	}
+	at := start.Sub(w.clock.t0)
+	for i, res := range p.out {
+		s := metrics.Sample{
+			Latency: latency, Slot: p.reqs[i].Slot, Node: metrics.NoNode, Op: uint8(p.ops[i]), Phase: phase,
+			Moved: res.Moved, Ask: res.Ask, TryAgain: res.TryAgain, Refreshes: res.Refreshes,
+		}
+		if res.Node != "" {
+			s.Node = w.node(res.Node)
+		}
+		s.Outcome, s.ErrClass = classify(res)
+		w.rec.Record(at, s)
+	}
+	return true
 }
