@@ -249,6 +249,7 @@ func mergeStrategy(in []*StrategySummary) (StrategySummary, error) {
 	if out.Capacity, err = MergeCapacity(capacities); err != nil {
 		return out, err
 	}
+	out.Verify = mergeVerify(in)
 	if extraKnown && out.Ops > 0 {
 		v := extraRT / float64(out.Ops)
 		out.ExtraRoundTripsPerOp = &v

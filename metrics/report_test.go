@@ -476,6 +476,9 @@ func TestMergeSummaries(t *testing.T) {
 	if len(m.Events) != 1 || !reflect.DeepEqual(m.Hosts, []string{"gen1", "gen2"}) || m.Schema != 1 {
 		t.Errorf("events %v, hosts %v", m.Events, m.Hosts)
 	}
+	if g.Verify != nil {
+		t.Errorf("merged verify %+v with no host verifying, want none", g.Verify)
+	}
 	h2.Profile = "other"
 	if _, err := MergeSummaries([]string{"a", "b"}, []*Summary{h1, h2}); !errors.Is(err, ErrMismatch) {
 		t.Errorf("different profiles: err = %v", err)
@@ -486,5 +489,35 @@ func TestMergeSummaries(t *testing.T) {
 	h2.Strategies[0].Phases["baseline"] = ph
 	if _, err := MergeSummaries([]string{"a", "b"}, []*Summary{h1, h2}); !errors.Is(err, ErrMismatch) {
 		t.Errorf("missing histogram: err = %v", err)
+	}
+}
+
+// Each host verified its own ops and keys: the merged verify section adds
+// them up, phase by phase, and says when a host did not verify.
+func TestMergeSummariesAddsVerify(t *testing.T) {
+	h1 := testSummary(t, map[string]*Result{"router": scriptResult(t, func(r int) bool { return r < 2 })})
+	h2 := testSummary(t, map[string]*Result{"router": scriptResult(t, func(r int) bool { return r >= 2 })})
+	h1.Strategies[0].Verify = &Verify{ReadsChecked: 10, StaleReads: 1, UncheckedReads: 2, WritesChecked: 5, KeysChecked: 7,
+		Phases: map[string]VerifyPhase{"baseline": {ReadsChecked: 10, StaleReads: 1, WritesChecked: 5}}, Examples: []string{"a"}}
+	h2.Strategies[0].Verify = &Verify{ReadsChecked: 20, WritesChecked: 8, LostWrites: 3, KeysChecked: 9,
+		Phases: map[string]VerifyPhase{"baseline": {ReadsChecked: 4, WritesChecked: 2}, "migrating": {ReadsChecked: 16, WritesChecked: 6, LostWrites: 3}},
+		Examples: []string{"b"}}
+	m, err := MergeSummaries([]string{"a", "b"}, []*Summary{h1, h2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Verify{ReadsChecked: 30, StaleReads: 1, UncheckedReads: 2, WritesChecked: 13, LostWrites: 3, KeysChecked: 16,
+		Phases: map[string]VerifyPhase{"baseline": {ReadsChecked: 14, StaleReads: 1, WritesChecked: 7}, "migrating": {ReadsChecked: 16, WritesChecked: 6, LostWrites: 3}},
+		Examples: []string{"a", "b"}}
+	if got := m.Strategies[0].Verify; !reflect.DeepEqual(got, want) {
+		t.Fatalf("merged verify %+v, want %+v", got, want)
+	}
+	h2.Strategies[0].Verify = nil
+	m, err = MergeSummaries([]string{"a", "b"}, []*Summary{h1, h2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := m.Strategies[0].Verify; v == nil || v.ReadsChecked != 10 || !strings.Contains(v.Error, "1 of 2 hosts ran without --verify") {
+		t.Fatalf("one host verifying: merged %+v", v)
 	}
 }

@@ -175,3 +175,51 @@ func WriteVerifyMarkdown(w io.Writer, s *Summary) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// maxMergedExamples bounds the examples a merged summary keeps.
+const maxMergedExamples = 10
+
+// mergeVerify adds up the hosts' --verify results: each host checked its
+// own ops and its own keys, so every count is a sum. nil when no host ran
+// with --verify; a host that did not is named in Error, since its ops
+// went unchecked.
+func mergeVerify(in []*StrategySummary) *Verify {
+	var out *Verify
+	var missing int
+	for _, st := range in {
+		v := st.Verify
+		if v == nil {
+			missing++
+			continue
+		}
+		if out == nil {
+			out = &Verify{Phases: map[string]VerifyPhase{}}
+		}
+		out.ReadsChecked += v.ReadsChecked
+		out.StaleReads += v.StaleReads
+		out.UncheckedReads += v.UncheckedReads
+		out.WritesChecked += v.WritesChecked
+		out.LostWrites += v.LostWrites
+		out.KeysChecked += v.KeysChecked
+		for name, p := range v.Phases {
+			q := out.Phases[name]
+			q.ReadsChecked += p.ReadsChecked
+			q.StaleReads += p.StaleReads
+			q.WritesChecked += p.WritesChecked
+			q.LostWrites += p.LostWrites
+			out.Phases[name] = q
+		}
+		for _, e := range v.Examples {
+			if len(out.Examples) < maxMergedExamples {
+				out.Examples = append(out.Examples, e)
+			}
+		}
+		if v.Error != "" {
+			out.Error = strings.TrimPrefix(out.Error+"; "+v.Error, "; ")
+		}
+	}
+	if out != nil && missing > 0 {
+		out.Error = strings.TrimPrefix(out.Error+fmt.Sprintf("; %d of %d hosts ran without --verify: their ops are not counted here", missing, len(in)), "; ")
+	}
+	return out
+}
