@@ -500,14 +500,14 @@ func TestMergeSummariesAddsVerify(t *testing.T) {
 	h1.Strategies[0].Verify = &Verify{ReadsChecked: 10, StaleReads: 1, UncheckedReads: 2, WritesChecked: 5, KeysChecked: 7,
 		Phases: map[string]VerifyPhase{"baseline": {ReadsChecked: 10, StaleReads: 1, WritesChecked: 5}}, Examples: []string{"a"}}
 	h2.Strategies[0].Verify = &Verify{ReadsChecked: 20, WritesChecked: 8, LostWrites: 3, KeysChecked: 9,
-		Phases: map[string]VerifyPhase{"baseline": {ReadsChecked: 4, WritesChecked: 2}, "migrating": {ReadsChecked: 16, WritesChecked: 6, LostWrites: 3}},
+		Phases:   map[string]VerifyPhase{"baseline": {ReadsChecked: 4, WritesChecked: 2}, "migrating": {ReadsChecked: 16, WritesChecked: 6, LostWrites: 3}},
 		Examples: []string{"b"}}
 	m, err := MergeSummaries([]string{"a", "b"}, []*Summary{h1, h2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &Verify{ReadsChecked: 30, StaleReads: 1, UncheckedReads: 2, WritesChecked: 13, LostWrites: 3, KeysChecked: 16,
-		Phases: map[string]VerifyPhase{"baseline": {ReadsChecked: 14, StaleReads: 1, WritesChecked: 7}, "migrating": {ReadsChecked: 16, WritesChecked: 6, LostWrites: 3}},
+		Phases:   map[string]VerifyPhase{"baseline": {ReadsChecked: 14, StaleReads: 1, WritesChecked: 7}, "migrating": {ReadsChecked: 16, WritesChecked: 6, LostWrites: 3}},
 		Examples: []string{"a", "b"}}
 	if got := m.Strategies[0].Verify; !reflect.DeepEqual(got, want) {
 		t.Fatalf("merged verify %+v, want %+v", got, want)
