@@ -5,6 +5,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"time"
+
+	"github.com/redis/rueidis"
 
 	"github.com/clusterbench/clusterbench/router"
 )
@@ -39,9 +43,14 @@ func ownersOf(v nodeView) []string {
 // next strategy of a run starts from the same cluster: a master that a
 // manual failover made a replica takes its slots back (CLUSTER FAILOVER on
 // it), then every slot served elsewhere moves back to its master, keys
-// and all. It returns the slots moved and waits for every node to agree.
+// and all, after any slot a failed migration left open is closed (Fix). It
+// returns the slots moved and waits for every node to agree.
 // A master that is gone cannot be restored: that is an error.
 func (m *Migrator) Restore(ctx context.Context, want []string, o MoveOptions) (MoveStats, error) {
+	// A migration that failed midway may have left a slot open.
+	if _, err := m.Fix(ctx); err != nil {
+		return MoveStats{}, err
+	}
 	if err := m.WaitSettled(ctx); err != nil {
 		return MoveStats{}, err
 	}
@@ -104,9 +113,20 @@ func (m *Migrator) failBack(ctx context.Context, n ClusterNode) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	if err := doOK(ctx, c, n.Addr, "CLUSTER", "FAILOVER"); err != nil {
 		return err
 	}
+	// A replica starts a new election only four node timeouts after its
+	// last one (twice the election timeout, itself two node timeouts),
+	// and masters vote for a replica of the same master only once per two:
+	// the next strategy's failover, by the replica that won before this
+	// fail-back, would hang until then and not be the same failover.
+	defer func() {
+		if timeout, err := nodeTimeout(ctx, c); err == nil {
+			sleep(ctx, time.Until(start.Add(4*timeout)))
+		}
+	}()
 	if err := waitFor(ctx, n.Addr+" to be a master again", func() (string, error) {
 		v, err := m.nodesOf(ctx, n.Addr)
 		if err != nil {
@@ -119,5 +139,46 @@ func (m *Migrator) failBack(ctx context.Context, n ClusterNode) error {
 	}); err != nil {
 		return err
 	}
-	return m.WaitSettled(ctx)
+	if err := m.WaitSettled(ctx); err != nil {
+		return err
+	}
+	// Its replicas (the master it took over from among them) must be
+	// replicating from it again before the next failover: CLUSTER FAILOVER
+	// on a replica that is not in sync never completes.
+	return waitFor(ctx, "the replicas of "+n.Addr+" to be in sync", func() (string, error) {
+		v, err := m.nodesOf(ctx, n.Addr)
+		if err != nil {
+			return "", err
+		}
+		for _, r := range v {
+			if r.MasterID != n.ID || !usable(r) {
+				continue
+			}
+			c, err := m.conn(r.Addr)
+			if err != nil {
+				return "", err
+			}
+			info, err := DoText(ctx, c, r.Addr, "INFO", "replication")
+			if err != nil {
+				return fmt.Sprintf("%s does not answer: %v", r.Addr, err), nil
+			}
+			if st := ParseInfo(info)["master_link_status"]; st != "up" {
+				return fmt.Sprintf("%s: master_link_status:%s", r.Addr, st), nil
+			}
+		}
+		return "", nil
+	})
+}
+
+// nodeTimeout reads cluster-node-timeout from the node c is connected to.
+func nodeTimeout(ctx context.Context, c rueidis.Client) (time.Duration, error) {
+	kv, err := Do(ctx, c, "CONFIG", "GET", "cluster-node-timeout").AsStrMap()
+	if err != nil {
+		return 0, err
+	}
+	ms, err := strconv.ParseInt(kv["cluster-node-timeout"], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: cluster-node-timeout %q: %w", kv["cluster-node-timeout"], err)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
 }

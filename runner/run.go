@@ -596,6 +596,9 @@ loop:
 	}
 }
 
+// restoreTimeout bounds putting an external cluster back after a strategy.
+const restoreTimeout = 2 * time.Minute
+
 // startingCluster notes an external cluster's slot map and returns what
 // puts it back (see cluster.Migrator.Restore), so every strategy of a run
 // starts from the same cluster.
@@ -610,6 +613,8 @@ func startingCluster(ctx context.Context, cfg Config, e *env) (restore func() er
 		return nil, fmt.Errorf("reading the slot map to restore after the migration: %w", err)
 	}
 	return func() error {
+		ctx, cancel := context.WithTimeout(ctx, restoreTimeout)
+		defer cancel()
 		m, err := cluster.NewMigrator(ctx, e.seeds[0], cfg.Conn, cluster.AllowTopologyChanges(cfg.AllowTopologyChanges))
 		if err != nil {
 			return err
