@@ -17,11 +17,9 @@ type Waiter struct {
 	fd      int
 	f       *os.File // the timerfd, non-blocking, so waits go through the netpoller
 	spec    unix.ItimerSpec
-	armed   bool               // set by sleep: the next readable call skips its read
-	readFn  func(uintptr) bool // w.readable, bound once so a wait allocates nothing
-	buf     [8]byte            // the expiry count a read returns
-	unwatch func() bool        // stops the context watch
-	timer   *time.Timer        // the fallback
+	buf     [8]byte     // the expiry count a read returns
+	unwatch func() bool // stops the context watch
+	timer   *time.Timer // the fallback
 }
 
 // New returns a Waiter whose waits end when ctx is done; Close releases it.
