@@ -25,7 +25,7 @@ run: redis build
 # Everything: formatting, vet, unit and integration tests, a short fuzz smoke.
 test: redis lint
 	$(GO) test -count=1 -timeout 9m $(PKGS)
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
