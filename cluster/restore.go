@@ -117,16 +117,6 @@ func (m *Migrator) failBack(ctx context.Context, n ClusterNode) error {
 	if err := doOK(ctx, c, n.Addr, "CLUSTER", "FAILOVER"); err != nil {
 		return err
 	}
-	// A replica starts a new election only four node timeouts after its
-	// last one (twice the election timeout, itself two node timeouts),
-	// and masters vote for a replica of the same master only once per two:
-	// the next strategy's failover, by the replica that won before this
-	// fail-back, would hang until then and not be the same failover.
-	defer func() {
-		if timeout, err := nodeTimeout(ctx, c); err == nil {
-			sleep(ctx, time.Until(start.Add(4*timeout)))
-		}
-	}()
 	if err := waitFor(ctx, n.Addr+" to be a master again", func() (string, error) {
 		v, err := m.nodesOf(ctx, n.Addr)
 		if err != nil {
@@ -145,7 +135,7 @@ func (m *Migrator) failBack(ctx context.Context, n ClusterNode) error {
 	// Its replicas (the master it took over from among them) must be
 	// replicating from it again before the next failover: CLUSTER FAILOVER
 	// on a replica that is not in sync never completes.
-	return waitFor(ctx, "the replicas of "+n.Addr+" to be in sync", func() (string, error) {
+	err = waitFor(ctx, "the replicas of "+n.Addr+" to be in sync", func() (string, error) {
 		v, err := m.nodesOf(ctx, n.Addr)
 		if err != nil {
 			return "", err
@@ -158,16 +148,28 @@ func (m *Migrator) failBack(ctx context.Context, n ClusterNode) error {
 			if err != nil {
 				return "", err
 			}
-			info, err := DoText(ctx, c, r.Addr, "INFO", "replication")
+			repl, err := info(ctx, c, r.Addr, "replication")
 			if err != nil {
 				return fmt.Sprintf("%s does not answer: %v", r.Addr, err), nil
 			}
-			if st := ParseInfo(info)["master_link_status"]; st != "up" {
+			if st := repl["master_link_status"]; st != "up" {
 				return fmt.Sprintf("%s: master_link_status:%s", r.Addr, st), nil
 			}
 		}
 		return "", nil
 	})
+	if err != nil {
+		return err
+	}
+	// A replica starts a new election only four node timeouts after its
+	// last one (twice the election timeout, itself two node timeouts),
+	// and masters vote for a replica of the same master only once per two:
+	// the next strategy's failover, by the replica that won before this
+	// fail-back, would hang until then and not be the same failover.
+	if timeout, err := nodeTimeout(ctx, c); err == nil {
+		sleep(ctx, time.Until(start.Add(4*timeout)))
+	}
+	return nil
 }
 
 // nodeTimeout reads cluster-node-timeout from the node c is connected to.
