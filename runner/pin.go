@@ -66,6 +66,17 @@ func (p *pinning) bits(n uint64, appendKey func(workload.KeySpace, []byte, uint6
 	return sets
 }
 
+// generator returns worker's generator, restricted to its master's keys
+// when p is not nil: the workers and the replay of their streams
+// (slotCounts) both take it from here.
+func (p *pinning) generator(wl *workload.Workload, worker int) *workload.Generator {
+	g := wl.Generator(worker)
+	if p != nil {
+		g.Restrict(p.filter(worker))
+	}
+	return g
+}
+
 // filter is worker's generator filter (workload.Generator.Restrict).
 func (p *pinning) filter(worker int) func(workload.Op, uint64) bool {
 	j := worker % len(p.masters)

@@ -47,3 +47,27 @@ func TestPinningKeepsEachWorkerOnItsMaster(t *testing.T) {
 		t.Error("newPinning with no slot map: want nil")
 	}
 }
+
+// The replay of the workers' streams (hot-slot's counts) sees what pinned
+// workers sent: only the slots of their masters.
+func TestSlotCountsReplayPinnedWorkers(t *testing.T) {
+	owner := make([]int16, router.NumSlots)
+	for s := range owner {
+		owner[s] = int16(s % 3)
+	}
+	wl, err := workload.New(workload.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := slotCounts(wl, newPinning(wl, owner), 2, 20000) // workers on masters 0 and 1
+	var total uint64
+	for s, n := range counts {
+		total += n
+		if n > 0 && owner[s] == 2 {
+			t.Fatalf("slot %d of master 2 counted %d times, but no worker is pinned there", s, n)
+		}
+	}
+	if total != 20000 {
+		t.Fatalf("counted %d ops, want 20000", total)
+	}
+}

@@ -509,11 +509,8 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 			sr.Err = fmt.Errorf("strategy %s cannot pipeline: use --pipeline 1 for it", sr.Name)
 			break
 		}
-		w := &worker{id: i, gen: wl.Generator(i), client: cw, rec: col.NewRecorder(), clock: ck, nodes: nodes,
+		w := &worker{id: i, gen: pins.generator(wl, i), client: cw, rec: col.NewRecorder(), clock: ck, nodes: nodes,
 			schedule: cfg.Schedule, workers: cfg.Workers, seen: map[string]uint16{}, ver: sr.verify.worker(cw)}
-		if pins != nil {
-			w.gen.Restrict(pins.filter(i))
-		}
 		if cfg.Pipeline > 1 {
 			w.pipe = newPipelineState(cfg.Pipeline)
 		}
@@ -545,7 +542,7 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 			return
 		}
 		ck.phase.Store(phaseMigrating)
-		sr.Migration, sr.MigrationErr = migrate(stop, cfg, e, wl, ck.issued.Load(), events, st)
+		sr.Migration, sr.MigrationErr = migrate(stop, cfg, e, wl, pins, ck.issued.Load(), events, st)
 		migCut = stop.Err() != nil
 		ck.phase.Store(phaseAfter)
 	}()
@@ -685,7 +682,7 @@ func faultEvents(ck *clock, masters []string, sr *StrategyRun) {
 }
 
 // migrate runs the scenario on e.
-func migrate(ctx context.Context, cfg Config, e *env, wl *workload.Workload, issued int64, events cluster.Events, st *status) (cluster.MoveStats, error) {
+func migrate(ctx context.Context, cfg Config, e *env, wl *workload.Workload, pins *pinning, issued int64, events cluster.Events, st *status) (cluster.MoveStats, error) {
 	m, err := cluster.NewMigrator(ctx, e.seeds[0], cfg.Conn, cluster.AllowTopologyChanges(cfg.AllowTopologyChanges))
 	if err != nil {
 		return cluster.MoveStats{}, err
@@ -695,21 +692,21 @@ func migrate(ctx context.Context, cfg Config, e *env, wl *workload.Workload, iss
 		TargetDuration: cfg.MigrateDuration, SlotsInFlight: cfg.MigrateSlotsInFlight, Events: events, Progress: st.migration,
 	}}
 	if cfg.Migrate.Kind == cluster.ScenarioHotSlot {
-		env.Counts = slotCounts(wl, cfg.Workers, issued)
+		env.Counts = slotCounts(wl, pins, cfg.Workers, issued)
 	}
 	return cfg.Migrate.Run(ctx, env)
 }
 
 // slotCounts counts the ops per slot the workers have issued so far, by
 // replaying their generators: each worker's stream depends only on the
-// seed and its index, so the first issued/workers draws of each are what
-// it sent (up to the last few in flight).
-func slotCounts(wl *workload.Workload, workers int, issued int64) []uint64 {
+// seed, its index and its pinning, so the first issued/workers draws of
+// each are what it sent (up to the last few in flight).
+func slotCounts(wl *workload.Workload, pins *pinning, workers int, issued int64) []uint64 {
 	counts := make([]uint64, router.NumSlots)
 	per := max(issued/int64(workers), 1)
 	var key []byte
 	for i := 0; i < workers; i++ {
-		g := wl.Generator(i)
+		g := pins.generator(wl, i)
 		for n := int64(0); n < per; n++ {
 			_, key = g.Next(key[:0])
 			counts[router.Slot(key)]++
