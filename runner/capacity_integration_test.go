@@ -109,6 +109,22 @@ func TestCapacityIntegration(t *testing.T) {
 		}
 	})
 
+	t.Run("slow last step", func(t *testing.T) {
+		// At 6 ops/s the last op starts ~170 ms before the plan's end and
+		// the worker returns then, so the run's end is not a clock reading:
+		// the last step completed all the same.
+		cc := runner.CapacityConfig{SLOP99: time.Second, MaxErrorRate: 0.001, RateStart: 4, RateStep: 0.5, StepDuration: 2 * time.Second, MaxSteps: 2}
+		rep, _ := capacityRun(t, 1, cc)
+		c := rep.Strategies[0].Capacity
+		t.Logf("steps %+v; %s", c.Steps, c.Note)
+		if c.LimitedBy != metrics.LimitMaxSteps || c.MaxRateMeetingSLO != 6 || len(c.Steps) != 2 {
+			t.Fatalf("limited by %s, max %v, %d steps; want max_steps, 6, 2", c.LimitedBy, c.MaxRateMeetingSLO, len(c.Steps))
+		}
+		if s := c.Steps[1]; s.Ops != 12 {
+			t.Errorf("step 1 recorded %d ops, scheduled 12", s.Ops)
+		}
+	})
+
 	t.Run("generator limited", func(t *testing.T) {
 		// One worker cannot start 200000 ops/s: loopback round trips alone
 		// cap it near 30000.

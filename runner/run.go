@@ -576,7 +576,10 @@ loop:
 	sr.Issued, sr.Aborted, sr.Late = ck.issued.Load(), ck.aborted.Load(), ck.late.Load()
 	sr.Nodes = nodes.list()
 	if capacity != nil {
-		sr.Capacity, sr.StoppedAt = capacity.finish(sr.Result, ctx.Err() == nil && !time.Now().Before(ck.stopAt))
+		// The plan ran to its end unless Ctrl-C or a failure cut it short.
+		// The clock is no test of that: a worker returns as soon as its next
+		// op would start at or after stopAt, up to one gap before it.
+		sr.Capacity, sr.StoppedAt = capacity.finish(sr.Result, ctx.Err() == nil && sr.Err == nil)
 	}
 	faultEvents(ck, masters, sr)
 	if d, ok := sr.Recovery(); ok {
