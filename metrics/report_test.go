@@ -322,11 +322,12 @@ func TestConfigEcho(t *testing.T) {
 func TestTimelineCSVRoundTrip(t *testing.T) {
 	res := scriptResult(t, all)
 	rows := append(TimelineRows("router", res), TimelineRows("like-jedis", res)...)
+	rows[1].ServerMoved, rows[2].ServerAsk = 7, 3
 	var buf bytes.Buffer
 	if err := WriteTimelineCSV(&buf, rows); err != nil {
 		t.Fatal(err)
 	}
-	if first, _, _ := strings.Cut(buf.String(), "\n"); first != "strategy,interval,t_s,phase,ops,throughput,p50_us,p90_us,p99_us,p999_us,max_us,moved,ask,tryagain,errors,refreshes" {
+	if first, _, _ := strings.Cut(buf.String(), "\n"); first != "strategy,interval,t_s,phase,ops,throughput,p50_us,p90_us,p99_us,p999_us,max_us,moved,ask,tryagain,errors,refreshes,server_moved,server_ask" {
 		t.Fatalf("header %q", first)
 	}
 	got, err := ReadTimelineCSV(&buf)
@@ -339,10 +340,17 @@ func TestTimelineCSVRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, rows) {
 		t.Fatalf("timeline changed in the round trip:\n%+v\n%+v", got[:2], rows[:2])
 	}
+	// A file written before the servers' columns existed still reads,
+	// with 0 for them.
+	old := "strategy,interval,t_s,phase,ops,throughput,p50_us,p90_us,p99_us,p999_us,max_us,moved,ask,tryagain,errors,refreshes\n" +
+		"router,0,0,baseline,10,10,1,2,3,4,5,6,7,0,0,1\n"
+	if got, err := ReadTimelineCSV(strings.NewReader(old)); err != nil || len(got) != 1 || got[0].Moved != 6 || got[0].ServerMoved != 0 {
+		t.Errorf("a timeline without server columns read as %+v, %v", got, err)
+	}
 	for _, bad := range []string{
 		"strategy,interval\nrouter,1\n", // missing columns
-		strings.Join(TimelineHeader, ",") + "\nrouter,x,0,baseline,1,1,1,1,1,1,1,0,0,0,0,0\n", // bad number
-		strings.Join(TimelineHeader, ",") + "\nrouter,1\n",                                    // short row
+		strings.Join(TimelineHeader, ",") + "\nrouter,x,0,baseline,1,1,1,1,1,1,1,0,0,0,0,0,0,0\n", // bad number
+		strings.Join(TimelineHeader, ",") + "\nrouter,1\n",                                        // short row
 	} {
 		if _, err := ReadTimelineCSV(strings.NewReader(bad)); !errors.Is(err, ErrFormat) {
 			t.Errorf("%q: err = %v", bad, err)

@@ -488,3 +488,39 @@ func TestDrawRunManyStrategiesLongRun(t *testing.T) {
 		t.Errorf("latency.svg is not downsampled")
 	}
 }
+
+// A library strategy's redirects panel plots the servers' per-interval
+// counts (it has no client counts); an own strategy's plots its own.
+func TestRedirectsFigureLibraryUsesServerCounts(t *testing.T) {
+	row := func(name string, i int, moved, srvMoved int64) metrics.TimelineRow {
+		return metrics.TimelineRow{Strategy: name, IntervalStats: metrics.IntervalStats{Index: i, Start: time.Duration(i) * time.Second, Ops: 100, Moved: moved},
+			ServerMoved: srvMoved}
+	}
+	r := &Run{
+		Summary: &metrics.Summary{Strategies: []metrics.StrategySummary{
+			{Name: "router", Redirects: metrics.Redirects{Client: &metrics.ClientRedirects{Moved: 5}}},
+			{Name: "goredis"},
+		}},
+		Timeline: map[string][]metrics.TimelineRow{
+			"router":  {row("router", 0, 0, 9), row("router", 1, 5, 9)},
+			"goredis": {row("goredis", 0, 0, 0), row("goredis", 1, 0, 40)},
+		},
+		Interval: 1,
+	}
+	fig := redirectsFigure(r)
+	tops := map[string]float64{}
+	for _, cells := range fig.Rows {
+		for _, c := range cells {
+			p, ok := c.(*plot.Plot)
+			if !ok {
+				continue
+			}
+			// The y axis tops out 25% over the highest rate drawn.
+			name, _, _ := strings.Cut(p.Title.Text, ":")
+			tops[name] = p.Y.Max / 1.25
+		}
+	}
+	if tops["router"] != 5 || tops["goredis"] != 40 {
+		t.Fatalf("highest rates drawn %v, want router 5 (its own count) and goredis 40 (the servers')", tops)
+	}
+}

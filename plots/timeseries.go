@@ -386,20 +386,23 @@ func redirectsFigure(r *Run) *Figure {
 			anyTry = anyTry || row.TryAgain > 0
 		}
 	}
+	// A library that does not expose its redirects gets the servers'
+	// counts (INFO errorstats) instead: every redirect they sent went to
+	// it, the only client during its run.
 	type rate struct {
-		label string
-		color color.RGBA
-		value func(metrics.TimelineRow) float64
+		label          string
+		color          color.RGBA
+		client, server func(metrics.TimelineRow) int64
 	}
 	rates := []rate{
-		{"MOVED/s", rgb(0xe15759), func(row metrics.TimelineRow) float64 { return float64(row.Moved) / r.Interval }},
-		{"ASK/s", rgb(0x4e79a7), func(row metrics.TimelineRow) float64 { return float64(row.Ask) / r.Interval }},
+		{"MOVED/s", rgb(0xe15759), func(row metrics.TimelineRow) int64 { return row.Moved }, func(row metrics.TimelineRow) int64 { return row.ServerMoved }},
+		{"ASK/s", rgb(0x4e79a7), func(row metrics.TimelineRow) int64 { return row.Ask }, func(row metrics.TimelineRow) int64 { return row.ServerAsk }},
 	}
 	if anyTry {
-		rates = append(rates, rate{"TRYAGAIN/s", rgb(0x59a14f), func(row metrics.TimelineRow) float64 { return float64(row.TryAgain) / r.Interval }})
+		rates = append(rates, rate{"TRYAGAIN/s", rgb(0x59a14f), func(row metrics.TimelineRow) int64 { return row.TryAgain }, nil})
 	}
 	cols, rowH := panelGrid(len(names))
-	fig := &Figure{Title: "Redirects per second (client-side)", RowHeight: rowH}
+	fig := &Figure{Title: "Redirects per second (as the client counted them; for a library, as the servers sent them)", RowHeight: rowH}
 	var cells []Cell
 	for i, name := range names {
 		st := r.strategy(name)
@@ -417,24 +420,28 @@ func redirectsFigure(r *Run) *Figure {
 		timeAxis(p, end, isBottom(i, len(names), cols))
 		p.Add(bands(windowsOf(r.Events[name], end)), plotter.NewGrid())
 		top := 0.0
+		fromServers := st != nil && st.Redirects.Client == nil
 		for _, rt := range rates {
-			pts := series(r.Timeline[name], r.Interval, rt.value)
-			for _, pt := range pts {
-				top = max(top, pt.Y)
+			count := rt.client
+			if fromServers {
+				count = rt.server
 			}
-			var line *plotter.Line
-			if st == nil || st.Redirects.Client != nil {
-				line = addLine(p, pts, draw.LineStyle{Color: rt.color, Width: 1.4}, false)
-			} else {
-				line = &plotter.Line{LineStyle: draw.LineStyle{Color: rt.color, Width: 1.4}}
+			style := draw.LineStyle{Color: rt.color, Width: 1.4}
+			line := &plotter.Line{LineStyle: style}
+			if count != nil {
+				pts := series(r.Timeline[name], r.Interval, func(row metrics.TimelineRow) float64 { return float64(count(row)) / r.Interval })
+				for _, pt := range pts {
+					top = max(top, pt.Y)
+				}
+				line = addLine(p, pts, style, false)
 			}
 			if i == 0 {
 				fig.Keys = append(fig.Keys, Key{Label: rt.label, Thumbs: []plot.Thumbnailer{line}})
 			}
 		}
 		p.Y.Min, p.Y.Max = 0, max(1, top*1.25)
-		if st != nil && st.Redirects.Client == nil {
-			p.Add(note("the library does not expose its redirects: totals from the servers in the title"))
+		if fromServers {
+			p.Add(note("the library does not expose its redirects: the servers' counts"))
 		}
 		p.Add(markers(markersOf(r.Events[name])))
 		cells = append(cells, p)

@@ -3,6 +3,8 @@ package runner_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/clusterbench/clusterbench/cluster"
 	"github.com/clusterbench/clusterbench/internal/redistest"
+	"github.com/clusterbench/clusterbench/metrics"
 	"github.com/clusterbench/clusterbench/runner"
 	"github.com/clusterbench/clusterbench/strategy"
 	"github.com/clusterbench/clusterbench/workload"
@@ -87,6 +90,27 @@ func TestScaleOutEveryStrategyIntegration(t *testing.T) {
 		}
 		if tot.Ops == 0 {
 			t.Errorf("%s: no ops", sr.Name)
+		}
+	}
+	// timeline.csv splits the servers' redirects over the intervals: for
+	// every strategy, libraries included, they add up to the run's totals.
+	f, err := os.Open(filepath.Join(cfg.Out, "timeline.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := metrics.ReadTimelineCSV(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	perInterval := map[string][2]int64{}
+	for _, r := range rows {
+		v := perInterval[r.Strategy]
+		perInterval[r.Strategy] = [2]int64{v[0] + r.ServerMoved, v[1] + r.ServerAsk}
+	}
+	for _, sr := range rep.Strategies {
+		if got := perInterval[sr.Name]; got != [2]int64{sr.Server.Moved, sr.Server.Ask} {
+			t.Errorf("%s: timeline.csv's server MOVED/ASK add up to %d/%d, the run's to %d/%d", sr.Name, got[0], got[1], sr.Server.Moved, sr.Server.Ask)
 		}
 	}
 	rt, un, st := by["router"], by["unaware"], by["stale"]

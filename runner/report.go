@@ -203,6 +203,19 @@ func convergence(sr *StrategyRun) *float64 {
 	return &v
 }
 
+// timelineRows are the strategy's timeline.csv rows: the collector's
+// intervals with the servers' redirects of each.
+func (sr *StrategyRun) timelineRows() []metrics.TimelineRow {
+	rows := metrics.TimelineRows(sr.Name, sr.Result)
+	for _, smp := range sr.ServerTimeline {
+		if smp.Interval >= 0 && smp.Interval < len(rows) {
+			rows[smp.Interval].ServerMoved += smp.Counts.Moved
+			rows[smp.Interval].ServerAsk += smp.Counts.Ask
+		}
+	}
+	return rows
+}
+
 // Version is the tool's version, set at build time with -ldflags.
 var Version = "dev"
 
@@ -283,7 +296,7 @@ func WriteOutputs(r *Report, dir string) error {
 		if sr.Result == nil {
 			continue
 		}
-		rows = append(rows, metrics.TimelineRows(sr.Name, sr.Result)...)
+		rows = append(rows, sr.timelineRows()...)
 		if err := WriteFile(filepath.Join(dir, FileName(sr.Name)+".hlog"), func(w io.Writer) error {
 			return metrics.WriteHlog(w, sr.Result)
 		}); err != nil {

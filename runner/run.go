@@ -76,10 +76,12 @@ func (sr *StrategyRun) Recovery() (time.Duration, bool) {
 	return sr.RecoveredAt - sr.FaultAt, true
 }
 
-// ServerSample is the servers' counts over one sampling interval ending At.
+// ServerSample is the servers' counts since the previous sample, taken At,
+// when the collector's interval Interval ended (the last sample: during it).
 type ServerSample struct {
-	At     time.Time
-	Counts metrics.ServerCounters
+	At       time.Time
+	Interval int
+	Counts   metrics.ServerCounters
 }
 
 // Report is a whole run: every strategy, in the order they ran.
@@ -496,6 +498,8 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 		}
 	}
 	nodes := newNodeIndex()
+	// Sampled before the first op: the first interval's redirects count.
+	prevServer := sampler.sample(ctx)
 	cpuStart := processCPU()
 	var wg sync.WaitGroup
 	for i := 0; i < cfg.Workers && sr.Err == nil; i++ {
@@ -547,27 +551,41 @@ func measure(ctx context.Context, cfg Config, e *env, wl *workload.Workload, s s
 		ck.phase.Store(phaseAfter)
 	}()
 
-	// The status line and the servers' timeline, once per interval.
-	tick := time.NewTicker(cfg.Interval)
-	prevServer := sampler.sample(ctx)
+	// The status line and the servers' timeline, once per interval. The
+	// servers are sampled on the collector's interval boundaries, so sample
+	// k+1 holds what they counted during interval k (timeline.csv's
+	// server_moved and server_ask).
 	workersDone := make(chan struct{})
 	go func() { wg.Wait(); sr.ClientCPU = processCPU() - cpuStart; close(workersDone) }()
+	tick := time.NewTimer(time.Until(ck.t0.Add(cfg.Interval)))
+	defer tick.Stop()
 loop:
-	for {
+	for next := 2; ; next++ {
 		select {
 		case <-workersDone:
 			break loop
 		case <-tick.C:
+			at := time.Now()
 			cur := sampler.sample(hard)
 			delta := cur.since(prevServer)
-			sr.ServerTimeline = append(sr.ServerTimeline, ServerSample{At: time.Now(), Counts: delta})
+			sr.ServerTimeline = append(sr.ServerTimeline, ServerSample{At: at, Interval: next - 2, Counts: delta})
 			prevServer = cur
 			if iv, ok := col.Latest(); ok {
 				st.interval(iv, delta, cfg.Interval, time.Since(ck.t0), cfg.Warmup+cfg.Duration)
 			}
+			// The next boundary still ahead: a slow sample skips a
+			// boundary rather than fire twice.
+			for time.Until(ck.t0.Add(time.Duration(next)*cfg.Interval)) <= 0 {
+				next++
+			}
+			tick.Reset(time.Until(ck.t0.Add(time.Duration(next) * cfg.Interval)))
 		}
 	}
-	tick.Stop()
+	// What the servers counted since the last boundary: the last,
+	// partial interval.
+	at := time.Now()
+	sr.ServerTimeline = append(sr.ServerTimeline, ServerSample{At: at, Interval: int(at.Sub(ck.t0) / cfg.Interval),
+		Counts: sampler.sample(hard).since(prevServer)})
 	<-migDone
 	cancelCol()
 	<-colDone

@@ -417,6 +417,9 @@ func mergeTimelines(in []*mergeInput, merged *metrics.Summary, out string) (map[
 				s.TryAgain += r.TryAgain
 				s.Errors += r.Errors
 				s.Refreshes += r.Refreshes
+				// Each host sampled the whole cluster, every host's
+				// traffic: the servers' counts are not added up.
+				s.ServerMoved, s.ServerAsk = max(s.ServerMoved, r.ServerMoved), max(s.ServerAsk, r.ServerAsk)
 				if r.Ops > a.most || s.Phase == "" {
 					s.Phase, a.most = r.Phase, r.Ops
 				}

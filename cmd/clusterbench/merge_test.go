@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,8 +26,8 @@ import (
 
 // synthHost writes a run directory as host agent would have: ops get
 // operations per second for secs seconds, each taking latency, the run
-// starting at start.
-func synthHost(t *testing.T, dir, agent, profile string, start time.Time, secs int, opsPerSec int, latency time.Duration) {
+// starting at start; server are the servers' counts it sampled.
+func synthHost(t *testing.T, dir, agent, profile string, start time.Time, secs int, opsPerSec int, latency time.Duration, server ...runner.ServerSample) {
 	t.Helper()
 	now := start
 	col, err := metrics.NewCollector(metrics.Config{
@@ -52,7 +53,7 @@ func synthHost(t *testing.T, dir, agent, profile string, start time.Time, secs i
 		Profile: profile, Strategies: []string{"router"}, Duration: time.Duration(secs) * time.Second,
 		Workers: 1, Pipeline: 1, Interval: time.Second, Workload: workload.DefaultConfig(), Masters: 3, AgentID: agent, Out: dir,
 	}
-	rep := &runner.Report{Config: cfg, Started: start, Strategies: []*runner.StrategyRun{{Name: "router", Start: start, Result: res}}}
+	rep := &runner.Report{Config: cfg, Started: start, Strategies: []*runner.StrategyRun{{Name: "router", Start: start, Result: res, ServerTimeline: server}}}
 	if err := runner.WriteOutputs(rep, dir); err != nil {
 		t.Fatal(err)
 	}
@@ -100,10 +101,12 @@ func TestMergeAddsHistogramsNeverAverages(t *testing.T) {
 	tmp := t.TempDir()
 	start := time.Now().Add(-time.Minute).Truncate(time.Second)
 	a, b, out := filepath.Join(tmp, "a"), filepath.Join(tmp, "b"), filepath.Join(tmp, "merged")
-	synthHost(t, a, "fast", "syn", start, 3, 2000, 100*time.Microsecond)
+	// Both hosts sampled the same servers in merged interval 1, each
+	// seeing every host's redirects: 20 and, a moment apart, 21.
+	synthHost(t, a, "fast", "syn", start, 3, 2000, 100*time.Microsecond, runner.ServerSample{Interval: 1, Counts: metrics.ServerCounters{Moved: 20}})
 	// The slow host started one second later: its interval 0 is the
 	// merged interval 1.
-	synthHost(t, b, "slow", "syn", start.Add(time.Second), 3, 200, 10*time.Millisecond)
+	synthHost(t, b, "slow", "syn", start.Add(time.Second), 3, 200, 10*time.Millisecond, runner.ServerSample{Interval: 0, Counts: metrics.ServerCounters{Moved: 21}})
 
 	stdout, stderr, code := clusterCLI(t, bin, nil, "merge", out, a, b)
 	if code != 0 {
@@ -141,6 +144,10 @@ func TestMergeAddsHistogramsNeverAverages(t *testing.T) {
 		if r.Ops != wantOps[i] {
 			t.Errorf("row %d: %d ops, want %d", i, r.Ops, wantOps[i])
 		}
+	}
+	// The servers' counts are the cluster's, not added up over the hosts.
+	if got := []int64{rows[0].ServerMoved, rows[1].ServerMoved, rows[2].ServerMoved}; !slices.Equal(got, []int64{0, 21, 0}) {
+		t.Errorf("merged server_moved %v, want [0 21 0]: the larger host sample, never the sum", got)
 	}
 	// Row 1 mixes the hosts: 200 slow of 2200, so its p99 is the slow
 	// host's 10 ms; row 0 has only fast ops.
