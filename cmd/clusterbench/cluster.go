@@ -268,6 +268,7 @@ func newClusterStatusCmd() *cobra.Command {
 		addrs     []string
 		statePath string
 		opt       cluster.ConnOptions
+		tlsf      tlsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -277,6 +278,10 @@ func newClusterStatusCmd() *cobra.Command {
 			if opt.Password == "" {
 				opt.Password = os.Getenv(passwordEnv)
 			}
+			var err error
+			if opt.TLS, err = tlsf.config(len(addrs) > 0); err != nil {
+				return badInput("%v", err)
+			}
 			seeds, err := statusSeeds(addrs, statePath)
 			if err != nil {
 				return err
@@ -285,16 +290,17 @@ func newClusterStatusCmd() *cobra.Command {
 			defer stop()
 			rows, err := clusterStatus(ctx, seeds, opt)
 			if err != nil {
-				return err
+				return explainTLS(err, opt.TLS)
 			}
 			return writeStatusTable(cmd.OutOrStdout(), rows)
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&addrs, "addrs", nil, "host:port of one or more cluster nodes (default: the local cluster of `cluster up`)")
+	f.StringSliceVar(&addrs, "addrs", nil, "host:port of one or more cluster nodes (default: the local cluster of 'cluster up')")
 	f.StringVar(&statePath, "state", "", "state file of the local cluster (default $XDG_STATE_HOME/clusterbench/cluster.json)")
 	f.StringVar(&opt.Username, "user", "", "ACL user name")
 	f.StringVar(&opt.Password, "password", "", "password (or set "+passwordEnv+")")
+	tlsf.add(f)
 	return cmd
 }
 

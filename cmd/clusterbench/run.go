@@ -79,7 +79,7 @@ Ctrl-C stops the run within a few seconds and still writes what was measured
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.profile, "profile", "", "a shipped profile (see `clusterbench profiles`) or a YAML file of run flags; flags given here override it")
+	fl.StringVar(&f.profile, "profile", "", "a shipped profile (see 'clusterbench profiles') or a YAML file of run flags; flags given here override it")
 	fl.StringSliceVar(&f.addrs, "addrs", nil, "seed nodes of an existing cluster, host:port,... (default: start a local cluster)")
 	fl.StringSliceVar(&f.strategies, "strategy", []string{"router"}, "client strategies to compare, comma-separated")
 	fl.DurationVar(&f.duration, "duration", runner.DefaultDuration, "measured time per strategy, after the warmup")
@@ -101,7 +101,7 @@ Ctrl-C stops the run within a few seconds and still writes what was measured
 	fl.BoolVar(&f.keepKeys, "keep-keys", false, "leave the run's keys on an external cluster")
 	fl.BoolVar(&f.allowTopologyChanges, "allow-topology-changes", false, "allow migrations and failovers on a cluster that is not on loopback")
 	fl.BoolVar(&f.verify, "verify", false, "version every write, check reads never go back in time, and read every key back after the run (not with del in --mix)")
-	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a pprof CPU profile of the run to FILE")
+	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a pprof CPU profile of the run to `FILE`")
 	fl.BoolVar(&f.quiet, "quiet", false, "no live status")
 	fl.DurationVar(&f.opTimeout, "op-timeout", strategy.DefaultTimeout, "how long one operation waits for a node before it counts as a timeout")
 	f.capacity.add(fl)

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,8 @@ type spreadFlags struct {
 	top      int
 	user     string
 	password string
+	tls      tlsFlags
+	tlsConf  *tls.Config // from tls, set by check
 }
 
 func newSpreadCmd() *cobra.Command {
@@ -83,6 +86,7 @@ spread only reads from a cluster.`,
 	fl.IntVar(&f.top, "top", defaultSpreadTop, "how many of the hottest slots to list")
 	fl.StringVar(&f.user, "user", "", "ACL user (with --addrs)")
 	fl.StringVar(&f.password, "password", "", "password (with --addrs; or set "+passwordEnv+")")
+	f.tls.add(fl)
 	return cmd
 }
 
@@ -135,6 +139,10 @@ func (f *spreadFlags) check(cmd *cobra.Command) (workload.Config, error) {
 			msgs = append(msgs, fmt.Sprintf("--addrs %q: want host:port, e.g. 127.0.0.1:7000", a))
 		}
 	}
+	var err error
+	if f.tlsConf, err = f.tls.config(len(f.addrs) > 0); err != nil {
+		msgs = append(msgs, err.Error())
+	}
 	if len(msgs) > 0 {
 		return wc, badInput("spread: %s", strings.Join(msgs, "; "))
 	}
@@ -160,7 +168,7 @@ func runSpread(cmd *cobra.Command, f *spreadFlags) error {
 		res.Ownership = "even split"
 		owner, names = evenOwners(f.masters)
 	} else {
-		opt := cluster.ConnOptions{Username: f.user, Password: f.password}
+		opt := cluster.ConnOptions{Username: f.user, Password: f.password, TLS: f.tlsConf}
 		if opt.Password == "" {
 			opt.Password = os.Getenv(passwordEnv)
 		}
@@ -279,7 +287,7 @@ func discoverAny(ctx context.Context, seeds []string, opt cluster.ConnOptions) (
 		}
 		errs = append(errs, err)
 	}
-	return nil, "", badInput("spread: no node of --addrs answered: %v", errors.Join(errs...))
+	return nil, "", badInput("spread: no node of --addrs answered: %v", explainTLS(errors.Join(errs...), opt.TLS))
 }
 
 // countKeys asks every master for the keys in each of its slots, with

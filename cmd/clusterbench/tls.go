@@ -1,8 +1,8 @@
 package main
 
-// The TLS flags of `run` (--tls --cacert --cert --key --tls-skip-verify),
-// hooked into run.go, and the hints that turn a failed TLS handshake into
-// the flag that fixes it.
+// The TLS flags of `run`, `spread` and `cluster status` (--tls --cacert
+// --cert --key --tls-skip-verify), and the hints that turn a failed TLS
+// handshake into the flag that fixes it.
 
 import (
 	"crypto/tls"
@@ -44,7 +44,7 @@ func (f *tlsFlags) config(external bool) (*tls.Config, error) {
 		return nil, nil
 	}
 	if !external {
-		return nil, errors.New("--tls needs --addrs: the local cluster clusterbench starts is plain TCP; point --addrs at a TLS cluster")
+		return nil, errors.New("--tls needs --addrs: the local clusters clusterbench starts are plain TCP; point --addrs at a TLS cluster")
 	}
 	cfg, err := cluster.TLSFiles{CACert: f.cacert, Cert: f.cert, Key: f.key, SkipVerify: f.skipVerify}.Config()
 	var fe *cluster.TLSFileError

@@ -146,6 +146,29 @@ func TestRunTLSIntegration(t *testing.T) {
 		t.Errorf("summary.json holds the password (or cannot be read: %v)", err)
 	}
 
+	// spread and cluster status reach the same cluster with the same flags.
+	tlsArgs := []string{"--addrs", addrs, "--tls", "--cacert", certs.CAFile, "--cert", certs.ClientCertFile, "--key", certs.ClientKeyFile}
+	st := runBinary(t, env, 30*time.Second, append([]string{"cluster", "status"}, tlsArgs...)...)
+	if st.code != 0 || strings.Count(st.stdout, "master") != 3 {
+		t.Errorf("cluster status over TLS: exit %d, want a table of 3 masters\nstdout: %s\nstderr: %s", st.code, st.stdout, st.stderr)
+	}
+	spreadOut := filepath.Join(t.TempDir(), "spread")
+	sp := runBinary(t, env, 60*time.Second, append([]string{"spread", "--ops", "2000", "--keys", "2000", "--out", spreadOut}, tlsArgs...)...)
+	if sp.code != 0 || !strings.Contains(sp.stdout, "cluster "+l.MasterAddrs()[0]) {
+		t.Errorf("spread over TLS: exit %d, want the live cluster's ownership\nstdout: %s\nstderr: %s", sp.code, sp.stdout, sp.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(spreadOut, "spread.json")); err != nil {
+		t.Errorf("spread over TLS wrote no spread.json: %v", err)
+	}
+	if plain := runBinary(t, env, 30*time.Second, "cluster", "status", "--addrs", addrs); plain.code == 0 || !strings.Contains(plain.stderr, "--tls") {
+		t.Errorf("cluster status in plain TCP at a TLS cluster: exit %d, want the --tls hint\nstderr: %s", plain.code, plain.stderr)
+	}
+	for _, out := range []string{st.stdout + st.stderr, sp.stdout + sp.stderr} {
+		if strings.Contains(out, secret) {
+			t.Error("the password appears in the output")
+		}
+	}
+
 	for _, tc := range []badInputCase{
 		{name: "wrong CA", args: []string{"--addrs", addrs, "--tls", "--cacert", other.CAFile, "--cert", certs.ClientCertFile, "--key", certs.ClientKeyFile},
 			want: []string{"certificate", "--cacert"}},
