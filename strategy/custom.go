@@ -140,6 +140,16 @@ func ifTrue(b bool, s string) string {
 	return ""
 }
 
+// CustomHelp lists every knob of a custom strategy with the values it
+// takes, one per line, for --help.
+func CustomHelp() string {
+	var b strings.Builder
+	for _, k := range knobs {
+		fmt.Fprintf(&b, "  %-18s %s\n", k.key, k.allowed)
+	}
+	return b.String()
+}
+
 func knobKeys() string {
 	keys := make([]string, len(knobs))
 	for i, k := range knobs {

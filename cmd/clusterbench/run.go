@@ -68,7 +68,14 @@ at the end. The keyspace is preloaded first so reads hit and a migration moves
 real data. Latency is measured from each op's intended start: in open-loop
 mode (--rate) a stall shows in the numbers instead of hiding.
 
-Strategies: ` + strings.Join(strategy.Names(), ", ") + `.
+Strategies: ` + strings.Join(strategy.Names(), ", ") + `,
+and custom:KEY=VALUE,... for a router with your own redirect policy, e.g.
+--strategy router,'custom:moved=patch,refresh=blocking,every=5'. Its keys:
+` + strategy.CustomHelp() + `
+Migrations that start or stop nodes (scale-out, scale-in, failover:kill)
+run only on the local cluster clusterbench starts; with --addrs use move:K,
+hot-slot or failover (a manual failover), and the cluster is put back after
+each strategy.
 
 Ctrl-C stops the run within a few seconds and still writes what was measured
 (exit 130; SIGTERM exits 143); a second Ctrl-C quits at once.`,
