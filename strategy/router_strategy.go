@@ -34,5 +34,5 @@ var RouterPolicy = router.Policy{
 }
 
 func init() {
-	registerPolicy("router", "clusterbench's best-practice router: patch on MOVED, one jittered async refresh, migration-aware refresh", RouterPolicy)
+	registerPolicy("router", "clusterbench's best-practice router: patch on MOVED, one jittered async refresh with a trailing one, ASKING+command in one write", RouterPolicy)
 }
