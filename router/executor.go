@@ -88,6 +88,11 @@ type Router struct {
 	trigger chan struct{} // wakes the background refresher
 	stop    chan struct{}
 	wg      sync.WaitGroup
+
+	// known are the node addresses learnt so far, and onNew is told of
+	// each new one (Policy.PreDial); both under mu.
+	known map[string]bool
+	onNew func(addr string)
 }
 
 // New returns a Router for policy. Unless the policy has no slot map it
@@ -114,11 +119,41 @@ func New(ctx context.Context, policy Policy, seeds []string, fetch TopologyFetch
 			return nil, errors.Join(errs...)
 		}
 	}
+	r.known = map[string]bool{}
+	for _, a := range append(r.maps.Load().Nodes(), seeds...) {
+		r.known[a] = true
+	}
 	if policy.Refresh == RefreshAsync || policy.Periodic > 0 || policy.MigrationRefresh > 0 {
 		r.wg.Add(1)
 		go r.refresher()
 	}
 	return r, nil
+}
+
+// OnNewNode has f called, once per address, when the client learns of a
+// node it did not know at the start (a refresh, a MOVED or an ASK naming
+// it), if the policy has PreDial. f runs on the goroutine that learnt of
+// the node (a worker, or the refresher), so it must not block.
+func (r *Router) OnNewNode(f func(addr string)) {
+	r.mu.Lock()
+	r.onNew = f
+	r.mu.Unlock()
+}
+
+// learn notes addr as known, telling onNew if it is new. It runs only on
+// redirects and refreshes, never for a direct command.
+func (r *Router) learn(addr string) {
+	if !r.policy.PreDial {
+		return
+	}
+	r.mu.Lock()
+	isNew := !r.known[addr]
+	r.known[addr] = true
+	f := r.onNew
+	r.mu.Unlock()
+	if isNew && f != nil {
+		f(addr)
+	}
 }
 
 // Close stops the background refresher and waits for it.
@@ -221,6 +256,7 @@ func (s *Session) Resume(ctx context.Context, slot uint16, addr string, errReply
 			cadence := p.MigrationRefresh > 0 && r.migrationVisible()
 			r.lastRedirect.Store(time.Now().UnixNano())
 			target := strings.Clone(FillHost(rd.Addr, addr))
+			r.learn(target)
 			if rd.Kind == KindAsk {
 				if p.RefreshOnAsk {
 					r.triggerRefresh(ctx, &res)
@@ -415,7 +451,11 @@ func (r *Router) fetchAndStore(ctx context.Context) error {
 		}
 		for {
 			old := r.maps.Load()
-			if r.maps.CompareAndSwap(old, old.Refreshed(shards)) {
+			m := old.Refreshed(shards)
+			if r.maps.CompareAndSwap(old, m) {
+				for _, a := range m.Nodes() {
+					r.learn(a)
+				}
 				return nil
 			}
 		}

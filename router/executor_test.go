@@ -48,7 +48,7 @@ func (m *model) FetchTopology(ctx context.Context, addr string, newConn bool) ([
 		byNode[o] = append(byNode[o], SlotRange{uint16(s), uint16(s)})
 	}
 	var shards []Shard
-	for _, n := range []string{"a:1", "b:2", "c:3"} {
+	for _, n := range []string{"a:1", "b:2", "c:3", "d:4"} {
 		if r, ok := byNode[n]; ok {
 			shards = append(shards, Shard{Slots: r, Nodes: []ShardNode{{Addr: n, Role: "master"}}})
 		}
@@ -352,5 +352,44 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached within 5s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// With PreDial, a node first named by a MOVED is reported once, and a
+// refresh that lists it again does not report it again; the seeds and the
+// initial map's nodes are never reported. Without PreDial nothing is.
+func TestOnNewNodeReportsEachNewNodeOnce(t *testing.T) {
+	for _, preDial := range []bool{true, false} {
+		t.Run(fmt.Sprint("predial=", preDial), func(t *testing.T) {
+			m := newModel()
+			m.owner[7] = "b:2"
+			r := newRouter(t, Policy{Moved: MovedPatch, Refresh: RefreshBlocking, PreDial: preDial}, m)
+			var mu sync.Mutex
+			var got []string
+			r.OnNewNode(func(addr string) {
+				mu.Lock()
+				got = append(got, addr)
+				mu.Unlock()
+			})
+			m.mu.Lock()
+			m.owner[42], m.owner[43] = "d:4", "d:4"
+			m.owner[7] = "c:3"
+			m.mu.Unlock()
+			ctx := context.Background()
+			for i, slot := range []uint16{42, 43, 7} {
+				if res := r.NewSession(&fakeTransport{m: m, slot: slot}, i).Do(ctx, slot); res.Err != nil {
+					t.Fatalf("slot %d: %v", slot, res.Err)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			want := []string{"d:4"}
+			if !preDial {
+				want = nil
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("new nodes reported %v, want %v", got, want)
+			}
+		})
 	}
 }

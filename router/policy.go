@@ -105,6 +105,11 @@ type Policy struct {
 	RetryBackoff time.Duration
 	// MaxRetries bounds those retries for one command; DefaultMaxRetries when 0.
 	MaxRetries int
+	// PreDial connects every worker to a node as soon as the client learns
+	// of it (a refresh, a MOVED or an ASK naming it), in the background, so
+	// the first command sent there does not wait for a TCP (and TLS)
+	// handshake. See Router.OnNewNode.
+	PreDial bool
 }
 
 // Defaults of the Policy knobs left at zero.

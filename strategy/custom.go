@@ -78,6 +78,7 @@ var knobs = []knob{
 	durKnob("periodic", func(p *router.Policy) *time.Duration { return &p.Periodic }),
 	durKnob("migration-refresh", func(p *router.Policy) *time.Duration { return &p.MigrationRefresh }),
 	durKnob("migration-window", func(p *router.Policy) *time.Duration { return &p.MigrationWindow }),
+	boolKnob("predial", func(p *router.Policy) *bool { return &p.PreDial }),
 	durKnob("jitter", func(p *router.Policy) *time.Duration { return &p.Jitter }),
 	durKnob("retry-backoff", func(p *router.Policy) *time.Duration { return &p.RetryBackoff }),
 	intKnob("retries", "a count ≥ 0 of TRYAGAIN/CLUSTERDOWN retries (0: the default, 8)", func(p *router.Policy) *int { return &p.MaxRetries }),

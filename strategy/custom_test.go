@@ -151,7 +151,7 @@ func TestFormatPolicyCoversEveryField(t *testing.T) {
 		Cooldown: time.Second, Trailing: true, Jitter: time.Millisecond, RefreshOnAsk: true,
 		AskTwoRoundTrips: true, MaxRedirects: 7, MovedBackoff: 2 * time.Millisecond, RefreshNewConn: true,
 		Periodic: time.Minute, MigrationRefresh: 100 * time.Millisecond, MigrationWindow: 3 * time.Second,
-		RetryBackoff: 20 * time.Millisecond, MaxRetries: 4,
+		RetryBackoff: 20 * time.Millisecond, MaxRetries: 4, PreDial: true,
 	}
 	v := reflect.ValueOf(p)
 	for i := range v.NumField() {

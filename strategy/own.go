@@ -3,6 +3,8 @@ package strategy
 import (
 	"context"
 	"errors"
+	"sync"
+	"time"
 
 	"github.com/clusterbench/clusterbench/internal/resp"
 	"github.com/clusterbench/clusterbench/router"
@@ -15,6 +17,13 @@ type Own struct {
 	router *router.Router
 	fetch  *fetcher
 	opt    resp.Options
+
+	// With Policy.PreDial, every worker's transport, and the dials under
+	// way for them.
+	mu      sync.Mutex
+	workers []*transport
+	closing bool // no more pre-dials start
+	dials   sync.WaitGroup
 }
 
 var _ Strategy = (*Own)(nil)
@@ -28,7 +37,33 @@ func NewOwn(ctx context.Context, name string, policy router.Policy, cfg Config) 
 		f.close()
 		return nil, err
 	}
-	return &Own{name: name, router: r, fetch: f, opt: opt}, nil
+	o := &Own{name: name, router: r, fetch: f, opt: opt}
+	r.OnNewNode(o.preDial)
+	return o, nil
+}
+
+// preDialTimeout bounds one background dial, its AUTH included.
+const preDialTimeout = 5 * time.Second
+
+// preDial connects every worker to addr in the background: each gets the
+// connection as a spare, taken the first time it sends to addr.
+func (o *Own) preDial(addr string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closing {
+		return
+	}
+	for _, t := range o.workers {
+		o.dials.Add(1)
+		go func() {
+			defer o.dials.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), preDialTimeout)
+			defer cancel()
+			if c, err := resp.Dial(ctx, addr, o.opt); err == nil {
+				t.addSpare(addr, c)
+			}
+		}()
+	}
 }
 
 // Name returns the strategy's name.
@@ -40,9 +75,14 @@ func (o *Own) Router() *router.Router { return o.router }
 // Stats returns the router's counters.
 func (o *Own) Stats() Stats { return Stats{Known: true, Stats: o.router.Stats()} }
 
-// Close stops the refresher and closes the topology connections.
+// Close stops the refresher, waits for the pre-dials, and closes the
+// topology connections.
 func (o *Own) Close() error {
 	o.router.Close()
+	o.mu.Lock()
+	o.closing = true
+	o.mu.Unlock()
+	o.dials.Wait()
 	o.fetch.close()
 	return nil
 }
@@ -50,6 +90,11 @@ func (o *Own) Close() error {
 // NewWorker returns a worker with its own connections.
 func (o *Own) NewWorker(index int) (Worker, error) {
 	t := &transport{opt: o.opt, conns: make(map[string]*resp.Conn)}
+	if o.router.Policy().PreDial {
+		o.mu.Lock()
+		o.workers = append(o.workers, t)
+		o.mu.Unlock()
+	}
 	return &ownWorker{session: o.router.NewSession(t, index), t: t}, nil
 }
 
@@ -77,6 +122,13 @@ type transport struct {
 	last  *resp.Conn // the connection conn returned last, if still open
 	req   *Request
 	args  [][]byte // reused argument list
+
+	// spare holds connections pre-dialled for it (Policy.PreDial), taken
+	// by conn on a miss; closed: the worker closed, a late spare is
+	// closed at once. Both under spareMu: the dials run elsewhere.
+	spareMu sync.Mutex
+	spare   map[string]*resp.Conn
+	closed  bool
 
 	// capture makes Send keep the final reply's value in val (a bulk
 	// string, or an integer in decimal) and set valOK: DoValue (verify.go)
@@ -173,9 +225,11 @@ func (t *transport) conn(ctx context.Context, addr string) (*resp.Conn, error) {
 	}
 	c, ok := t.conns[addr]
 	if !ok {
-		var err error
-		if c, err = resp.Dial(ctx, addr, t.opt); err != nil {
-			return nil, err
+		if c = t.takeSpare(addr); c == nil {
+			var err error
+			if c, err = resp.Dial(ctx, addr, t.opt); err != nil {
+				return nil, err
+			}
 		}
 		t.conns[addr] = c
 	}
@@ -191,11 +245,42 @@ func (t *transport) fail(addr string, c *resp.Conn, err error) ([]byte, error) {
 	return nil, err
 }
 
+// addSpare offers c, pre-dialled to addr, to the worker; it is closed if
+// the worker has closed or already holds a spare for addr.
+func (t *transport) addSpare(addr string, c *resp.Conn) {
+	t.spareMu.Lock()
+	defer t.spareMu.Unlock()
+	if t.closed || t.spare[addr] != nil {
+		c.Close()
+		return
+	}
+	if t.spare == nil {
+		t.spare = map[string]*resp.Conn{}
+	}
+	t.spare[addr] = c
+}
+
+// takeSpare returns the spare connection to addr, if there is one.
+func (t *transport) takeSpare(addr string) *resp.Conn {
+	t.spareMu.Lock()
+	defer t.spareMu.Unlock()
+	c := t.spare[addr]
+	delete(t.spare, addr)
+	return c
+}
+
 func (t *transport) close() error {
 	t.last = nil
 	for addr, c := range t.conns {
 		c.Close()
 		delete(t.conns, addr)
 	}
+	t.spareMu.Lock()
+	t.closed = true
+	for addr, c := range t.spare {
+		c.Close()
+		delete(t.spare, addr)
+	}
+	t.spareMu.Unlock()
 	return nil
 }

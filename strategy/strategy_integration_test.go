@@ -241,3 +241,105 @@ func TestDoBatchIntegration(t *testing.T) {
 		})
 	}
 }
+
+// totalConnections is a node's count of connections it ever accepted,
+// the one this call opens included.
+func totalConnections(t *testing.T, addr string) int64 {
+	t.Helper()
+	info, err := cluster.NodeInfo(context.Background(), addr, cluster.ConnOptions{}, "stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseInt(info["total_connections_received"], 10, 64)
+	if err != nil {
+		t.Fatalf("total_connections_received = %q", info["total_connections_received"])
+	}
+	return n
+}
+
+// The router pre-dials a node it learns of: when one worker's MOVED names
+// a new master, every worker gets a connection to it in the background,
+// and the others' first commands there open none.
+func TestRouterPreDialsNewNodeIntegration(t *testing.T) {
+	l := startCluster(t, 2)
+	ctx := context.Background()
+	rt := open(t, "router", l.MasterAddrs())
+	const workers = 4
+	var ws []strategy.Worker
+	for i := range workers {
+		w, err := rt.NewWorker(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		ws = append(ws, w)
+	}
+	key := "cbtest:predial"
+	slot := router.SlotString(key)
+	for _, w := range ws {
+		if res := w.Do(ctx, setReq(key, "x")); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+
+	// A new master takes the key's (now empty) slot.
+	n, err := l.AddMaster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: l.MasterAddrs(), DisableCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := check.Do(ctx, check.B().Del().Key(key).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	check.Close()
+	m, err := cluster.NewMigrator(ctx, l.MasterAddrs()[0], l.ConnOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	owners, err := m.SlotOwners(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Move(ctx, []uint16{slot}, owners[slot], n.Addr, cluster.MoveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	settle, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := m.WaitSettled(settle); err != nil {
+		t.Fatal(err)
+	}
+
+	base := totalConnections(t, n.Addr)
+	if res := ws[0].Do(ctx, setReq(key, "y")); res.Err != nil || res.Moved != 1 || res.Node != n.Addr {
+		t.Fatalf("first command after the move: %+v, want one MOVED to %s", res, n.Addr)
+	}
+	// Worker 0's own dial, one pre-dial per worker, maybe a refresh's:
+	// wait until the pre-dials are in and the count stops moving (but for
+	// the connection each look opens).
+	deadline := time.Now().Add(10 * time.Second)
+	last := int64(-1)
+	for polls := int64(1); ; polls++ {
+		cur := totalConnections(t, n.Addr)
+		if cur-polls >= base+1+workers && cur == last+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new node accepted %d connections since the MOVED, want at least %d (worker 0 and a pre-dial per worker)", cur-base, 1+workers)
+		}
+		last = cur
+		time.Sleep(200 * time.Millisecond)
+	}
+	before := totalConnections(t, n.Addr)
+	for i, w := range ws[1:] {
+		if res := w.Do(ctx, setReq(key, "z")); res.Err != nil || res.Moved != 0 || res.Node != n.Addr {
+			t.Fatalf("worker %d: %+v, want served by %s with no redirect", i+1, res, n.Addr)
+		}
+	}
+	if got := totalConnections(t, n.Addr) - before - 1; got != 0 {
+		t.Errorf("the other workers opened %d connections to the new node: want 0, they use the pre-dialled ones", got)
+	}
+}
