@@ -97,11 +97,59 @@ func (m *Migrator) Restore(ctx context.Context, want []string, o MoveOptions) (M
 		steps = append(steps, step{slots: slots, from: k[0], to: k[1]})
 	}
 	slices.SortFunc(steps, func(a, b step) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to)) })
+	// A master that gives back every slot it has (the empty master a
+	// scale-out filled) would turn into a replica of the node that takes
+	// its last slot, as Redis 7 does by default: it stays a master.
+	for _, st := range steps {
+		if !slices.Contains(want, st.from) {
+			undo := m.keepMaster(ctx, v, st.from)
+			defer undo()
+		}
+	}
 	st, err := runSteps(ctx, m, steps, o)
 	if err != nil {
 		return st, err
 	}
 	return st, m.WaitSettled(ctx)
+}
+
+// keepMaster turns cluster-allow-replica-migration off on the master at
+// addr and its replicas, so that losing its last slot leaves it a master
+// with its replicas, and returns what sets each node's value back. Nodes
+// without the setting (Redis before 7.0) are left alone.
+func (m *Migrator) keepMaster(ctx context.Context, v nodeView, addr string) (undo func()) {
+	const key = "cluster-allow-replica-migration"
+	var nodes []ClusterNode
+	if master, ok := v.byAddr(addr); ok {
+		nodes = append(nodes, master)
+		for _, n := range v {
+			if n.MasterID == master.ID {
+				nodes = append(nodes, n)
+			}
+		}
+	}
+	type saved struct {
+		c   rueidis.Client
+		val string
+	}
+	var old []saved
+	for _, n := range nodes {
+		c, err := m.conn(n.Addr)
+		if err != nil {
+			continue
+		}
+		kv, err := Do(ctx, c, "CONFIG", "GET", key).AsStrMap()
+		if val, ok := kv[key]; err == nil && ok && val != "no" {
+			if Do(ctx, c, "CONFIG", "SET", key, "no").Error() == nil {
+				old = append(old, saved{c, val})
+			}
+		}
+	}
+	return func() {
+		for _, s := range old {
+			_ = Do(context.WithoutCancel(ctx), s.c, "CONFIG", "SET", key, s.val).Error()
+		}
+	}
 }
 
 // failBack makes the replica n, a master before a manual failover, its

@@ -20,6 +20,9 @@ var (
 	// ErrNeedsLocal: the scenario starts, stops or kills nodes, which only
 	// a local cluster started by clusterbench can do.
 	ErrNeedsLocal = errors.New("cluster: scenario needs a local cluster (run without --addrs)")
+	// ErrNoEmptyMaster: a scale-out on a cluster clusterbench did not
+	// start needs a master without slots to move slots to.
+	ErrNoEmptyMaster = errors.New("cluster: scale-out needs a master without slots in the cluster: add one (redis-cli --cluster add-node NEW_HOST:PORT EXISTING_HOST:PORT) or use move:K")
 	// ErrNoReplica: failover needs a master with a replica.
 	ErrNoReplica = errors.New("cluster: no master has a working replica to fail over to (start the cluster with --replicas 1)")
 )
@@ -108,10 +111,10 @@ func (s Scenario) String() string {
 	return string(s.Kind)
 }
 
-// NeedsLocal reports whether s starts, stops or kills nodes (a remote
+// NeedsLocal reports whether s stops or kills nodes (a remote
 // cluster cannot run it).
 func (s Scenario) NeedsLocal() bool {
-	return s.Kind == ScenarioScaleOut || s.Kind == ScenarioScaleIn || s.Kind == ScenarioFailoverKill
+	return s.Kind == ScenarioScaleIn || s.Kind == ScenarioFailoverKill
 }
 
 // ScenarioEnv is what a scenario runs on.
@@ -255,22 +258,25 @@ func MoveK(ctx context.Context, m *Migrator, k int, o MoveOptions) (MoveStats, e
 	})
 }
 
-// ScaleOut starts one more master (local clusters only), introduces it,
-// and moves an even share of the slots to it from every master, the
-// masters with the most slots giving first, each its highest slots. The
+// ScaleOut moves an even share of the slots to a master that has none,
+// from every master, the masters with the most slots giving first, each
+// its highest slots. On a local cluster it starts that master and
+// introduces it; on one clusterbench did not start it takes the first
+// empty master already in the cluster (ErrNoEmptyMaster without one). The
 // new master ends with 16384/(n+1) slots, rounded down. It waits for every
 // node to agree on the slot map. Cancelled, it stops after the slots in
 // flight and the new master keeps the slots it got.
 func ScaleOut(ctx context.Context, local *Local, m *Migrator, o MoveOptions) (MoveStats, error) {
 	return bracket(o.Events, string(ScenarioScaleOut), func() (MoveStats, error) {
-		if local == nil {
-			return MoveStats{}, fmt.Errorf("%w: scale-out starts a new master", ErrNeedsLocal)
+		var target string
+		if local != nil {
+			n, err := local.AddMaster(ctx)
+			if err != nil {
+				return MoveStats{}, err
+			}
+			target = n.Addr
+			emit(o.Events, Event{Kind: EventNodeAdded, Slot: -1, Node: n.Addr, Detail: "new master " + n.ID})
 		}
-		n, err := local.AddMaster(ctx)
-		if err != nil {
-			return MoveStats{}, err
-		}
-		emit(o.Events, Event{Kind: EventNodeAdded, Slot: -1, Node: n.Addr, Detail: "new master " + n.ID})
 		// A new master reports cluster_state:fail for its first seconds
 		// (and refuses the keys of a MIGRATE with CLUSTERDOWN) until it has
 		// seen the cluster's slot map.
@@ -281,9 +287,16 @@ func ScaleOut(ctx context.Context, local *Local, m *Migrator, o MoveOptions) (Mo
 		if err != nil {
 			return MoveStats{}, err
 		}
+		if target == "" {
+			i := slices.IndexFunc(ls, func(l masterLoad) bool { return len(l.slots) == 0 })
+			if i < 0 {
+				return MoveStats{}, ErrNoEmptyMaster
+			}
+			target = ls[i].node.Addr
+		}
 		var givers []masterLoad
 		for _, l := range ls {
-			if l.node.ID != n.ID && len(l.slots) > 0 {
+			if l.node.Addr != target && len(l.slots) > 0 {
 				givers = append(givers, l)
 			}
 		}
@@ -306,7 +319,7 @@ func ScaleOut(ctx context.Context, local *Local, m *Migrator, o MoveOptions) (Mo
 		var steps []step
 		for g, l := range givers {
 			if take[g] > 0 {
-				steps = append(steps, step{l.slots[len(l.slots)-take[g]:], l.node.Addr, n.Addr})
+				steps = append(steps, step{l.slots[len(l.slots)-take[g]:], l.node.Addr, target})
 			}
 		}
 		st, err := runSteps(ctx, m, steps, o)

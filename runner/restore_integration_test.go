@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,9 @@ func TestExternalClusterIsPutBackIntegration(t *testing.T) {
 	for _, tc := range []struct {
 		migrate  string
 		replicas int
-	}{{"move:50", 0}, {"failover", 1}} {
+		empty    bool          // add a master without slots (scale-out's target)
+		duration time.Duration // long enough for the whole migration
+	}{{"move:50", 0, false, 2 * time.Second}, {"failover", 1, false, 2 * time.Second}, {"scale-out", 0, true, 7 * time.Second}} {
 		t.Run(tc.migrate, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
@@ -31,6 +34,14 @@ func TestExternalClusterIsPutBackIntegration(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Stop()
+			var empty string
+			if tc.empty {
+				n, err := l.AddMaster(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				empty = n.Addr
+			}
 			owners := func() []string {
 				m, err := cluster.NewMigrator(ctx, l.MasterAddrs()[0], cluster.ConnOptions{})
 				if err != nil {
@@ -52,7 +63,7 @@ func TestExternalClusterIsPutBackIntegration(t *testing.T) {
 			wc.Keys, wc.Prefix = 3000, "back"
 			cfg := runner.Config{
 				Profile: "back", Addrs: l.MasterAddrs(), Strategies: []string{"router", "stale"},
-				Duration: 2 * time.Second, Warmup: 200 * time.Millisecond, Workers: 2, Pipeline: 1, Workload: wc,
+				Duration: tc.duration, Warmup: 200 * time.Millisecond, Workers: 2, Pipeline: 1, Workload: wc,
 				Migrate: scenario, MigrateAt: 300 * time.Millisecond, MigrateSlotsInFlight: 8, Out: t.TempDir(),
 			}
 			rep, err := runner.Run(ctx, cfg, runner.Hooks{})
@@ -81,6 +92,20 @@ func TestExternalClusterIsPutBackIntegration(t *testing.T) {
 			}
 			if len(changes[0]) == 0 || !slices.Equal(changes[0], changes[1]) {
 				t.Fatalf("the strategies' migrations differ: %v then %v", changes[0], changes[1])
+			}
+			// scale-out gave the empty master an even share: 16384/4 slots.
+			if tc.empty {
+				for i, sr := range rep.Strategies {
+					to := 0
+					for _, c := range changes[i] {
+						if strings.HasSuffix(c, ">"+empty) {
+							to++
+						}
+					}
+					if to != 4096 || sr.Migration.Slots != 4096 {
+						t.Errorf("%s: %d slots moved to the empty master %s (%d in all), want 4096", sr.Name, to, empty, sr.Migration.Slots)
+					}
+				}
 			}
 		})
 	}

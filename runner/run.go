@@ -284,13 +284,18 @@ func checkExternal(cfg Config, topo *cluster.Topology) error {
 			}
 		}
 	}
-	masters := 0
+	masters, empty := 0, 0
 	replicas := false
 	for _, m := range topo.Masters {
 		if len(m.Slots) > 0 {
 			masters++
+		} else if m.Health == "" || m.Health == "online" {
+			empty++
 		}
 		replicas = replicas || len(m.Replicas) > 0
+	}
+	if cfg.Migrate.Kind == cluster.ScenarioScaleOut && empty == 0 {
+		return bad("--migrate scale-out on --addrs moves slots to a master without slots, and the cluster at %s has none: add one (redis-cli --cluster add-node NEW_HOST:PORT %s) or use --migrate move:K", cfg.Addrs[0], cfg.Addrs[0])
 	}
 	if needsTwoMasters(cfg.Migrate) && masters < 2 {
 		return bad("--migrate %s needs at least 2 masters with slots, the cluster at %s has %d: point --addrs at a bigger cluster or use --migrate none", cfg.Migrate, cfg.Addrs[0], masters)

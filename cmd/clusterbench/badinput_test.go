@@ -195,7 +195,7 @@ func TestRunBadInput(t *testing.T) {
 		{name: "migration on one master", args: []string{"--migrate", "move:10", "--migrate-at", "1s", "--masters", "1"}, want: []string{"--migrate move:10", "--masters 2"}},
 		{name: "failover without replicas", args: []string{"--migrate", "failover", "--migrate-at", "1s"}, want: []string{"--migrate failover", "--replicas 1"}},
 		{name: "too many slots in flight", args: []string{"--migrate", "move:10", "--migrate-at", "1s", "--migrate-slots-in-flight", "500"}, want: []string{"--migrate-slots-in-flight 500", "0..64"}},
-		{name: "scale-out of an external cluster", args: []string{"--migrate", "scale-out", "--migrate-at", "1s", "--addrs", "127.0.0.1:7000"}, want: []string{"scale-out", "drop --addrs"}},
+		{name: "scale-in of an external cluster", args: []string{"--migrate", "scale-in", "--migrate-at", "1s", "--addrs", "127.0.0.1:7000"}, want: []string{"scale-in", "drop --addrs"}},
 		{name: "address without port", args: []string{"--addrs", "localhost"}, want: []string{`"localhost"`, "host:port"}},
 		{name: "address with a bad port", args: []string{"--addrs", "127.0.0.1:99999"}, want: []string{`"127.0.0.1:99999"`, "1..65535"}},
 		{name: "reversed value sizes", args: []string{"--value-size", "512-32"}, want: []string{"value-size 512-32", "smaller size first"}},
@@ -261,6 +261,7 @@ func TestRunBadInputIntegration(t *testing.T) {
 		{name: "move on one master", args: []string{"--addrs", one, "--migrate", "move:10", "--migrate-at", "1s"}, want: []string{"--migrate move:10", "2 masters", "has 1"}},
 		{name: "hot-slot on one master", args: []string{"--addrs", one, "--migrate", "hot-slot", "--migrate-at", "1s"}, want: []string{"hot-slot", "2 masters"}},
 		{name: "failover without replicas", args: []string{"--addrs", one, "--migrate", "failover", "--migrate-at", "1s"}, want: []string{"--migrate failover", "replica"}},
+		{name: "scale-out without an empty master", args: []string{"--addrs", one, "--migrate", "scale-out", "--migrate-at", "1s"}, want: []string{"scale-out", "without slots", "add-node"}},
 		{name: "port range in use", cmd: true, args: []string{"cluster", "up", "--masters", "1", "--port", strconv.Itoa(port), "--state", state},
 			want: []string{"port " + strconv.Itoa(port), "already in use", "--port"}},
 	}

@@ -72,10 +72,10 @@ Strategies: ` + strings.Join(strategy.Names(), ", ") + `,
 and custom:KEY=VALUE,... for a router with your own redirect policy, e.g.
 --strategy router,'custom:moved=patch,refresh=blocking,every=5'. Its keys:
 ` + strategy.CustomHelp() + `
-Migrations that start or stop nodes (scale-out, scale-in, failover:kill)
-run only on the local cluster clusterbench starts; with --addrs use move:K,
-hot-slot or failover (a manual failover), and the cluster is put back after
-each strategy.
+With --addrs, scale-out moves an even share of the slots to a master that
+has none (add one first: redis-cli --cluster add-node); scale-in and
+failover:kill stop nodes, so they run only on the local cluster clusterbench
+starts. After each strategy an external cluster is put back as it was.
 
 Ctrl-C stops the run within a few seconds and still writes what was measured
 (exit 130; SIGTERM exits 143); a second Ctrl-C quits at once.`,
