@@ -31,6 +31,9 @@ const (
 	EventOwnerChanged EventKind = "owner_changed"
 	// EventNodeAdded: Node joined the cluster (scale-out).
 	EventNodeAdded EventKind = "node_added"
+	// EventNodeDrained: Node gave away its last slot and stays in the
+	// cluster (scale-in of a cluster clusterbench did not start).
+	EventNodeDrained EventKind = "node_drained"
 	// EventNodeRemoved: Node was forgotten by the cluster and stopped
 	// (scale-in).
 	EventNodeRemoved EventKind = "node_removed"

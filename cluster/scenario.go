@@ -111,10 +111,10 @@ func (s Scenario) String() string {
 	return string(s.Kind)
 }
 
-// NeedsLocal reports whether s stops or kills nodes (a remote
+// NeedsLocal reports whether s kills a node (a remote
 // cluster cannot run it).
 func (s Scenario) NeedsLocal() bool {
-	return s.Kind == ScenarioScaleIn || s.Kind == ScenarioFailoverKill
+	return s.Kind == ScenarioFailoverKill
 }
 
 // ScenarioEnv is what a scenario runs on.
@@ -331,14 +331,13 @@ func ScaleOut(ctx context.Context, local *Local, m *Migrator, o MoveOptions) (Mo
 }
 
 // ScaleIn drains the master at addr ("" picks the master with the fewest
-// slots) into the others, evenly, then stops it and its replicas and makes
-// every node forget them (local clusters only). It waits for every node to
-// agree on the slot map.
+// slots) into the others, evenly. On a local cluster it then stops it and
+// its replicas and makes every node forget them; on one clusterbench did
+// not start the drained master stays in the cluster, a master without
+// slots, as before a decommission. It waits for every node to agree on the
+// slot map.
 func ScaleIn(ctx context.Context, local *Local, m *Migrator, addr string, o MoveOptions) (MoveStats, error) {
 	return bracket(o.Events, string(ScenarioScaleIn), func() (MoveStats, error) {
-		if local == nil {
-			return MoveStats{}, fmt.Errorf("%w: scale-in stops a master", ErrNeedsLocal)
-		}
 		ls, err := m.loads(ctx)
 		if err != nil {
 			return MoveStats{}, err
@@ -370,12 +369,9 @@ func ScaleIn(ctx context.Context, local *Local, m *Migrator, addr string, o Move
 		}
 		// A master that loses its last slot would otherwise turn into a
 		// replica of the node that took it (and its replicas would follow),
-		// starting full syncs of nodes about to go.
-		for _, n := range append([]ClusterNode{victim.node}, replicas...) {
-			if c, err := m.conn(n.Addr); err == nil {
-				_ = Do(ctx, c, "CONFIG", "SET", "cluster-allow-replica-migration", "no").Error() // absent before 7.0: then nothing to stop
-			}
-		}
+		// starting full syncs of nodes about to go, or, on a cluster that
+		// stays, leaving no empty master to put the slots back on.
+		keepOn := m.keepMaster(ctx, v, victim.node.Addr)
 		// Give one slot at a time to the taker with the fewest, then hand
 		// out contiguous runs of the victim's slots.
 		give := make([]int, len(takers))
@@ -397,6 +393,14 @@ func ScaleIn(ctx context.Context, local *Local, m *Migrator, addr string, o Move
 			}
 		}
 		st, err := runSteps(ctx, m, steps, o)
+		if local == nil {
+			defer keepOn() // its setting as it was
+			if err != nil {
+				return st, err
+			}
+			emit(o.Events, Event{Kind: EventNodeDrained, Slot: -1, Node: victim.node.Addr, Detail: "drained, left in the cluster: " + victim.node.ID})
+			return st, m.WaitSettled(ctx)
+		}
 		if err != nil {
 			return st, err
 		}

@@ -65,7 +65,7 @@ func cmpOr(a, b string) string {
 }
 
 func TestScenarioNeedsLocal(t *testing.T) {
-	for _, s := range []string{"scale-in", "failover:kill"} {
+	for _, s := range []string{"failover:kill"} {
 		sc, _ := ParseScenario(s)
 		if !sc.NeedsLocal() {
 			t.Errorf("%s: NeedsLocal = false", s)
@@ -76,8 +76,9 @@ func TestScenarioNeedsLocal(t *testing.T) {
 			t.Errorf("%s without a local cluster: err = %v, want ErrNeedsLocal", s, err)
 		}
 	}
-	// scale-out takes an empty master already in a cluster it did not start.
-	for _, s := range []string{"none", "move:1", "hot-slot", "failover", "scale-out"} {
+	// scale-out takes an empty master already in a cluster it did not
+	// start, scale-in leaves the master it drains in it.
+	for _, s := range []string{"none", "move:1", "hot-slot", "failover", "scale-out", "scale-in"} {
 		if sc, _ := ParseScenario(s); sc.NeedsLocal() {
 			t.Errorf("%s: NeedsLocal = true", s)
 		}

@@ -67,6 +67,7 @@ func windowsOf(evs []Event, end float64) []window {
 var markerLabels = map[string]string{
 	"node_added":        "node added",
 	"node_removed":      "node removed",
+	"node_drained":      "node drained",
 	"failover_started":  "failover",
 	"failover_finished": "failover done",
 	"migration_aborted": "migration aborted",

@@ -145,7 +145,7 @@ func (c *Config) Validate() error {
 			add(bad("--migrate %s needs replicas to promote: use --replicas 1", c.Migrate))
 		}
 		if len(c.Addrs) > 0 && c.Migrate.NeedsLocal() {
-			add(bad("--migrate %s stops nodes, which only works on the local cluster clusterbench starts: drop --addrs, or use move:K, hot-slot, scale-out (onto an empty master) or failover", c.Migrate))
+			add(bad("--migrate %s kills a master, which only works on the local cluster clusterbench starts: drop --addrs, or use failover (a manual one)", c.Migrate))
 		}
 	}
 	if c.MigrateSlotsInFlight < 0 || c.MigrateSlotsInFlight > cluster.MaxSlotsInFlight {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clusterbench/clusterbench/cluster"
 	"github.com/clusterbench/clusterbench/internal/redistest"
+	"github.com/clusterbench/clusterbench/internal/resp"
 	"github.com/clusterbench/clusterbench/runner"
 	"github.com/clusterbench/clusterbench/workload"
 )
@@ -25,7 +26,7 @@ func TestExternalClusterIsPutBackIntegration(t *testing.T) {
 		replicas int
 		empty    bool          // add a master without slots (scale-out's target)
 		duration time.Duration // long enough for the whole migration
-	}{{"move:50", 0, false, 2 * time.Second}, {"failover", 1, false, 2 * time.Second}, {"scale-out", 0, true, 7 * time.Second}} {
+	}{{"move:50", 0, false, 2 * time.Second}, {"failover", 1, false, 2 * time.Second}, {"scale-out", 0, true, 7 * time.Second}, {"scale-in", 0, false, 7 * time.Second}} {
 		t.Run(tc.migrate, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
@@ -72,6 +73,18 @@ func TestExternalClusterIsPutBackIntegration(t *testing.T) {
 			}
 			if after := owners(); !slices.Equal(before, after) {
 				t.Fatal("the slot map after the run differs from the one before it")
+			}
+			// The settings a migration changes for its duration are back.
+			for _, addr := range l.Addrs() {
+				c, err := resp.Dial(ctx, addr, resp.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				v, err := c.Do(ctx, "CONFIG", "GET", "cluster-allow-replica-migration")
+				c.Close()
+				if kv, ok := v.([]any); err != nil || !ok || len(kv) != 2 || kv[1] != "yes" {
+					t.Errorf("%s: cluster-allow-replica-migration is %v (%v) after the run, want yes as before", addr, v, err)
+				}
 			}
 			// Both strategies changed the cluster in the same way.
 			changes := make([][]string, len(rep.Strategies))

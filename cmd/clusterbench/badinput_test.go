@@ -195,7 +195,7 @@ func TestRunBadInput(t *testing.T) {
 		{name: "migration on one master", args: []string{"--migrate", "move:10", "--migrate-at", "1s", "--masters", "1"}, want: []string{"--migrate move:10", "--masters 2"}},
 		{name: "failover without replicas", args: []string{"--migrate", "failover", "--migrate-at", "1s"}, want: []string{"--migrate failover", "--replicas 1"}},
 		{name: "too many slots in flight", args: []string{"--migrate", "move:10", "--migrate-at", "1s", "--migrate-slots-in-flight", "500"}, want: []string{"--migrate-slots-in-flight 500", "0..64"}},
-		{name: "scale-in of an external cluster", args: []string{"--migrate", "scale-in", "--migrate-at", "1s", "--addrs", "127.0.0.1:7000"}, want: []string{"scale-in", "drop --addrs"}},
+		{name: "failover:kill of an external cluster", args: []string{"--migrate", "failover:kill", "--migrate-at", "1s", "--addrs", "127.0.0.1:7000"}, want: []string{"failover:kill", "drop --addrs"}},
 		{name: "address without port", args: []string{"--addrs", "localhost"}, want: []string{`"localhost"`, "host:port"}},
 		{name: "address with a bad port", args: []string{"--addrs", "127.0.0.1:99999"}, want: []string{`"127.0.0.1:99999"`, "1..65535"}},
 		{name: "reversed value sizes", args: []string{"--value-size", "512-32"}, want: []string{"value-size 512-32", "smaller size first"}},

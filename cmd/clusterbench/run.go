@@ -73,9 +73,10 @@ and custom:KEY=VALUE,... for a router with your own redirect policy, e.g.
 --strategy router,'custom:moved=patch,refresh=blocking,every=5'. Its keys:
 ` + strategy.CustomHelp() + `
 With --addrs, scale-out moves an even share of the slots to a master that
-has none (add one first: redis-cli --cluster add-node); scale-in and
-failover:kill stop nodes, so they run only on the local cluster clusterbench
-starts. After each strategy an external cluster is put back as it was.
+has none (add one first: redis-cli --cluster add-node), and scale-in drains
+a master and leaves it in the cluster; failover:kill kills a master, so it
+runs only on the local cluster clusterbench starts. After each strategy an
+external cluster is put back as it was.
 
 Ctrl-C stops the run within a few seconds and still writes what was measured
 (exit 130; SIGTERM exits 143); a second Ctrl-C quits at once.`,
