@@ -115,6 +115,9 @@ func (c *Config) Validate() error {
 	if c.Pipeline > 1 && c.Schedule != nil {
 		add(bad("--pipeline %d with --rate: pipelining is for the closed loop; drop --rate or use --pipeline 1", c.Pipeline))
 	}
+	if c.Pipeline > 1 && c.Verify {
+		add(bad("--verify with --pipeline %d: verify versions each write and checks each read as it completes, one op at a time; drop --pipeline (or --verify)", c.Pipeline))
+	}
 	if c.Pipeline > 1 && slices.Contains(c.Strategies, "radix") {
 		add(bad("--pipeline %d: radix's Cluster cannot pipeline across slots; drop radix or use --pipeline 1", c.Pipeline))
 	}

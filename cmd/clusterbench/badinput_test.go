@@ -178,6 +178,7 @@ func TestRunBadInput(t *testing.T) {
 		{name: "no workers", args: []string{"--workers", "0"}, want: []string{"--workers 0", "e.g. 16"}},
 		{name: "too many workers", args: []string{"--workers", "100000000"}, want: []string{"--workers 100000000", "1..10000"}},
 		{name: "no pipeline", args: []string{"--pipeline", "0"}, want: []string{"--pipeline 0", "at least 1"}},
+		{name: "verify with pipelining", args: []string{"--pipeline", "8", "--verify"}, want: []string{"--verify with --pipeline 8", "drop --pipeline"}},
 		{name: "no keys", args: []string{"--keys", "0"}, want: []string{"keys 0", "use 1 to"}},
 		{name: "negative keys", args: []string{"--keys", "-3"}, want: []string{"keys -3", "use 1 to"}},
 		{name: "malformed duration", args: []string{"--duration", "ten"}, want: []string{`"ten"`, "--duration", "--help"}},
