@@ -14,10 +14,10 @@ import (
 // write is lost when, after the run, its key holds a version it had
 // replaced.
 type Verify struct {
-	// ReadsChecked are GET and INCR replies compared with the writes
-	// acknowledged before they started; StaleReads those that went back in
-	// time. UncheckedReads are reads whose value was not seen (MGET, and
-	// reads that failed).
+	// ReadsChecked are the values GET, MGET (one per key) and INCR
+	// returned, compared with the writes acknowledged before they started;
+	// StaleReads those that went back in time. UncheckedReads are reads
+	// whose value was not seen (reads that failed).
 	ReadsChecked   int64 `json:"reads_checked"`
 	StaleReads     int64 `json:"stale_reads"`
 	UncheckedReads int64 `json:"unchecked_reads"`
@@ -116,7 +116,7 @@ func verifyNotes(s *Summary) []string {
 			continue
 		}
 		if v.UncheckedReads > 0 {
-			out = append(out, fmt.Sprintf("%s: %d reads not checked (MGET, or failed)", st.Name, v.UncheckedReads))
+			out = append(out, fmt.Sprintf("%s: %d reads not checked (they failed)", st.Name, v.UncheckedReads))
 		}
 		if v.Error != "" {
 			out = append(out, fmt.Sprintf("%s: final check incomplete: %s", st.Name, v.Error))

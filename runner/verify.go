@@ -46,8 +46,8 @@ package runner
 //
 // # What is checked
 //
-// Reads: GET and INCR replies, for every strategy (strategy.ValueWorker).
-// MGET replies are not checked (counted as unchecked). DEL cannot be
+// Reads: GET, MGET (each key of the group) and INCR replies, for every
+// strategy (strategy.ValueWorker). DEL cannot be
 // verified (it leaves no value to carry a version) and is refused in the
 // mix. The per-key state costs about 100 bytes per key, and every write
 // and read takes a per-key lock and reads the clock: verify mode measures
@@ -64,6 +64,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/clusterbench/clusterbench/internal/resp"
 	"github.com/clusterbench/clusterbench/metrics"
 	"github.com/clusterbench/clusterbench/strategy"
 	"github.com/clusterbench/clusterbench/workload"
@@ -280,6 +281,8 @@ type verifyWorker struct {
 	values strategy.ValueWorker // nil: the worker cannot return values
 	value  []byte               // the versioned value being written
 	got    []byte               // the value a read returned
+	vals   resp.Values          // the values an MGET returned
+	floors []floor              // an MGET's keys' floors before it
 	snaps  []inflightSet
 	counts [4]counts // by phase (phaseNames)
 }
@@ -352,9 +355,39 @@ func (w *verifyWorker) do(ctx context.Context, c strategy.Worker, req *strategy.
 		return res
 	}
 	if op == workload.OpMGet {
-		cnt.unchecked++
+		return w.mget(ctx, c, req, idx, phase)
 	}
 	return c.Do(ctx, req)
+}
+
+// mget performs an MGET of idx's tag group and checks every value it
+// returns against that key's floor, as a GET's.
+func (w *verifyWorker) mget(ctx context.Context, c strategy.Worker, req *strategy.Request, idx uint64, phase uint8) strategy.Result {
+	v, cnt := w.v, &w.counts[phase]
+	first, end := v.ks.Group(idx)
+	n := int(end - first)
+	if w.values == nil || len(req.Keys) != n {
+		cnt.unchecked++
+		return c.Do(ctx, req)
+	}
+	w.floors = w.floors[:0]
+	for i := first; i < end; i++ {
+		w.floors = append(w.floors, v.floorOf(i))
+	}
+	res := w.values.DoValues(ctx, req, &w.vals)
+	if res.Err != nil || w.vals.Len() != n {
+		cnt.unchecked++
+		return res
+	}
+	for j := range n {
+		cnt.reads++
+		if u := parseVersion(w.vals.At(j)); w.floors[j].stale(u) {
+			cnt.stale++
+			v.example("stale MGET read in %s: %s returned %s after %s had been acknowledged",
+				phaseNames[phase], v.ks.AppendKey(nil, first+uint64(j)), versionName(u), versionName(max(w.floors[j].top, versionPreload)))
+		}
+	}
+	return res
 }
 
 // appendVersioned appends "v<16 hex>:" and then as many bytes of pad as

@@ -45,7 +45,7 @@ func verifyConfig(t *testing.T, prefix string, keys int, dist workload.Dist, mix
 // overlapping writes for stale reads.
 func TestVerifyHotKeysMigrationIntegration(t *testing.T) {
 	redistest.RequireServer(t)
-	cfg := verifyConfig(t, "vh", 1000, workload.DistZipf, "get:45,set:40,mset:5,incr:10", "move:1000")
+	cfg := verifyConfig(t, "vh", 1000, workload.DistZipf, "get:40,set:40,mget:5,mset:5,incr:10", "move:1000")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := runner.Run(ctx, cfg, runner.Hooks{})
@@ -64,6 +64,10 @@ func TestVerifyHotKeysMigrationIntegration(t *testing.T) {
 	}
 	if !v.Clean() || v.Error != "" {
 		t.Errorf("verify: %d stale reads, %d lost writes (%q) on a correct cluster: %v", v.StaleReads, v.LostWrites, v.Error, v.Examples)
+	}
+	// Every read is checked, MGET's included, but those that failed.
+	if v.UncheckedReads > sr.Result.Totals.ErrorCount() {
+		t.Errorf("%d reads unchecked with %d errors: every read that succeeds must be checked", v.UncheckedReads, sr.Result.Totals.ErrorCount())
 	}
 	if v.ReadsChecked < 1000 || v.WritesChecked < 1000 {
 		t.Errorf("verify checked %d reads, %d writes: too few to mean anything", v.ReadsChecked, v.WritesChecked)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clusterbench/clusterbench/internal/resp"
 	"github.com/clusterbench/clusterbench/strategy"
 	"github.com/clusterbench/clusterbench/workload"
 )
@@ -202,6 +203,18 @@ func (w memWorker) DoValue(_ context.Context, req *strategy.Request, dst []byte)
 	return strategy.Result{}, dst, false
 }
 
+func (w memWorker) DoValues(ctx context.Context, req *strategy.Request, vals *resp.Values) strategy.Result {
+	vals.Reset()
+	if req.Kind != strategy.OpMGet {
+		return w.Do(ctx, req)
+	}
+	for _, k := range req.Keys {
+		p := w.s.vals[string(k)]
+		vals.Append(*p, *p != nil)
+	}
+	return strategy.Result{}
+}
+
 func (memWorker) Close() error { return nil }
 
 // readAll passes the store's content to a result's reader as readBack
@@ -228,7 +241,7 @@ func op(w *verifyWorker, c strategy.Worker, ks workload.KeySpace, o workload.Op,
 	switch o {
 	case workload.OpIncr:
 		req.Key = ks.AppendCounterKey(nil, i)
-	case workload.OpMSet:
+	case workload.OpMSet, workload.OpMGet:
 		first, end := ks.Group(i)
 		for j := first; j < end; j++ {
 			req.Keys = append(req.Keys, ks.AppendKey(nil, j))
@@ -240,14 +253,19 @@ func op(w *verifyWorker, c strategy.Worker, ks workload.KeySpace, o workload.Op,
 	return w.do(context.Background(), c, req, o, i, phase)
 }
 
-func TestVerifyWorkerFindsLossAndStaleness(t *testing.T) {
-	mix, _ := workload.ParseMix("get:1,set:1,mset:1,incr:1")
-	wc := workload.Config{Keys: 8, Prefix: "t", TagGroup: 4, Mix: mix}
-	ks := wc.KeySpace()
-	store := newMemStore(ks)
+// memVerify is a verifier over 8 keys in tag groups of 4 with mix, and one
+// verifying worker over an in-memory store.
+func memVerify(mix string) (*verifier, *verifyWorker, memWorker, workload.KeySpace) {
+	m, _ := workload.ParseMix(mix)
+	wc := workload.Config{Keys: 8, Prefix: "t", TagGroup: 4, Mix: m}
 	v := newVerifier(wc)
-	c := memWorker{store}
-	w := v.worker(c)
+	c := memWorker{newMemStore(wc.KeySpace())}
+	return v, v.worker(c), c, wc.KeySpace()
+}
+
+func TestVerifyWorkerFindsLossAndStaleness(t *testing.T) {
+	v, w, c, ks := memVerify("get:1,set:1,mset:1,incr:1")
+	store := c.s
 
 	// A correct store: everything checks out.
 	op(w, c, ks, workload.OpSet, 1, phaseBaseline)
@@ -286,6 +304,28 @@ func TestVerifyWorkerFindsLossAndStaleness(t *testing.T) {
 	}
 	if len(res.Examples) != 5 || !strings.Contains(res.Examples[0], "t:{0}:1") {
 		t.Errorf("examples %q", res.Examples)
+	}
+}
+
+// MGET's values are checked key by key: a group whose MSET was acknowledged
+// reads clean; when one key of it loses that write, that key's read is
+// stale and named.
+func TestVerifyWorkerChecksMGET(t *testing.T) {
+	v, w, c, ks := memVerify("mget:1,mset:1")
+	store := c.s
+	op(w, c, ks, workload.OpMGet, 2, phaseBaseline) // the preload's values
+	op(w, c, ks, workload.OpMSet, 5, phaseBaseline)
+	op(w, c, ks, workload.OpMGet, 6, phaseBaseline)
+	if got := w.counts[phaseBaseline]; got != (counts{reads: 8, writes: 4}) {
+		t.Fatalf("clean MGETs counted %+v, want 8 reads checked, 4 writes", got)
+	}
+	*store.vals[string(ks.AppendKey(nil, 5))] = []byte("preloaded-value-without-version")
+	op(w, c, ks, workload.OpMGet, 4, phaseMigrating)
+	if got := w.counts[phaseMigrating]; got != (counts{reads: 4, stale: 1}) {
+		t.Fatalf("MGET after a lost write counted %+v, want 4 reads, 1 stale", got)
+	}
+	if res := v.result(store.readAll(v)); len(res.Examples) == 0 || !strings.Contains(res.Examples[0], "stale MGET read") || !strings.Contains(res.Examples[0], string(ks.AppendKey(nil, 5))) {
+		t.Errorf("examples %q: want the stale MGET read of key 5", res.Examples)
 	}
 }
 

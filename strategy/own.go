@@ -136,6 +136,8 @@ type transport struct {
 	capture bool
 	val     []byte
 	valOK   bool
+	// vals, when set (DoValues), receives an MGET reply's elements.
+	vals *resp.Values
 }
 
 var (
@@ -184,7 +186,12 @@ func (t *transport) Send(ctx context.Context, addr string, ask router.AskMode) (
 			return rep.Str, nil
 		}
 	}
-	rep, err := c.Read(ctx)
+	var rep resp.Reply
+	if t.vals != nil {
+		rep, err = c.ReadValues(ctx, t.vals)
+	} else {
+		rep, err = c.Read(ctx)
+	}
 	if err != nil {
 		return t.fail(addr, c, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/clusterbench/clusterbench/cluster"
 	"github.com/clusterbench/clusterbench/internal/redistest"
+	"github.com/clusterbench/clusterbench/internal/resp"
 	"github.com/clusterbench/clusterbench/router"
 	"github.com/clusterbench/clusterbench/strategy"
 )
@@ -82,6 +83,19 @@ func TestStrategiesReadWriteIntegration(t *testing.T) {
 			}
 			if res := w.Do(ctx, &strategy.Request{Kind: strategy.OpMGet, Keys: group, Slot: slot}); res.Err != nil {
 				t.Fatalf("MGET: %v", res.Err)
+			}
+			// --verify reads MGET's values, a missing key's as absent.
+			withMissing := append(group, []byte("cbtest:{"+name+"}:missing"))
+			var vals resp.Values
+			vals.Append([]byte("left over"), true) // DoValues starts afresh
+			res := w.(strategy.ValueWorker).DoValues(ctx, &strategy.Request{Kind: strategy.OpMGet, Keys: withMissing, Slot: slot}, &vals)
+			if res.Err != nil || vals.Len() != 3 {
+				t.Fatalf("MGET with values: %v, %d values", res.Err, vals.Len())
+			}
+			for i, want := range []string{"m", "m", ""} {
+				if v, ok := vals.At(i); string(v) != want || ok != (want != "") {
+					t.Errorf("MGET value %d = %q, %v; want %q", i, v, ok, want)
+				}
 			}
 			for i := range 200 {
 				key := fmt.Sprintf("cbtest:%s:%d", name, i)

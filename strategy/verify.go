@@ -22,6 +22,11 @@ type ValueWorker interface {
 	// value in decimal. For the other kinds it is Do, returning dst, false.
 	// It may allocate where Do does not (the real libraries copy values).
 	DoValue(ctx context.Context, req *Request, dst []byte) (Result, []byte, bool)
+	// DoValues is Do for an MGET that also resets vals and fills it with
+	// the values read, one per key of req.Keys in order (a key that does
+	// not exist: not present). For the other kinds it is Do. After an
+	// error vals means nothing.
+	DoValues(ctx context.Context, req *Request, vals *resp.Values) Result
 }
 
 var (
@@ -49,6 +54,18 @@ func (w *ownWorker) DoValue(ctx context.Context, req *Request, dst []byte) (Resu
 		return res, val, false
 	}
 	return res, val, ok
+}
+
+// DoValues: the transport reads the final reply's elements into vals.
+func (w *ownWorker) DoValues(ctx context.Context, req *Request, vals *resp.Values) Result {
+	vals.Reset()
+	if req.Kind != OpMGet {
+		return w.Do(ctx, req)
+	}
+	w.t.vals = vals
+	res := w.Do(ctx, req)
+	w.t.vals = nil
+	return res
 }
 
 // keep stores the value of a command's final reply for DoValue.
@@ -79,6 +96,19 @@ func (w *rueidisWorker) DoValue(ctx context.Context, req *Request, dst []byte) (
 	return w.Do(ctx, req), dst, false
 }
 
+func (w *rueidisWorker) DoValues(ctx context.Context, req *Request, vals *resp.Values) Result {
+	vals.Reset()
+	if req.Kind != OpMGet {
+		return w.Do(ctx, req)
+	}
+	arr, err := w.c.Do(ctx, w.build(req)).ToArray()
+	for _, m := range arr {
+		v, err := m.AsBytes()
+		vals.Append(v, err == nil)
+	}
+	return libResult(err)
+}
+
 func (w *goredisWorker) DoValue(ctx context.Context, req *Request, dst []byte) (Result, []byte, bool) {
 	switch req.Kind {
 	case OpGet:
@@ -92,6 +122,19 @@ func (w *goredisWorker) DoValue(ctx context.Context, req *Request, dst []byte) (
 		return libResult(err), strconv.AppendInt(dst, n, 10), err == nil
 	}
 	return w.Do(ctx, req), dst, false
+}
+
+func (w *goredisWorker) DoValues(ctx context.Context, req *Request, vals *resp.Values) Result {
+	vals.Reset()
+	if req.Kind != OpMGet {
+		return w.Do(ctx, req)
+	}
+	got, err := w.c.MGet(ctx, keyStrings(nil, req.Keys)...).Result()
+	for _, v := range got {
+		s, ok := v.(string)
+		vals.Append([]byte(s), ok)
+	}
+	return libResult(err)
 }
 
 func (w *radixWorker) DoValue(ctx context.Context, req *Request, dst []byte) (Result, []byte, bool) {
@@ -110,4 +153,23 @@ func (w *radixWorker) DoValue(ctx context.Context, req *Request, dst []byte) (Re
 		return libResult(err), strconv.AppendInt(dst, n, 10), err == nil
 	}
 	return w.Do(ctx, req), dst, false
+}
+
+func (w *radixWorker) DoValues(ctx context.Context, req *Request, vals *resp.Values) Result {
+	vals.Reset()
+	if req.Kind != OpMGet {
+		return w.Do(ctx, req)
+	}
+	// A nil element decodes as a nil pointer.
+	var got []*string
+	w.args = keyStrings(w.args, req.Keys)
+	err := w.c.Do(ctx, radix.Cmd(&got, "MGET", w.args...))
+	for _, s := range got {
+		if s == nil {
+			vals.Append(nil, false)
+		} else {
+			vals.Append([]byte(*s), true)
+		}
+	}
+	return libResult(err)
 }

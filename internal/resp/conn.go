@@ -83,6 +83,8 @@ type Conn struct {
 	// broken is set after an I/O or protocol error: the stream position is
 	// unknown, so the connection must not be reused.
 	broken error
+	// vals collects an array reply's elements during ReadValues.
+	vals *Values
 }
 
 // Dial opens a connection to addr and authenticates when a password is set.
@@ -239,6 +241,49 @@ func (c *Conn) Read(ctx context.Context) (Reply, error) {
 	return rep, err
 }
 
+// Values holds the elements of an array reply of bulk strings, as
+// ReadValues fills it: element i is Buf[Ends[i-1]:Ends[i]] (from 0 for
+// the first), and Present[i] is false for a nil element. Its slices are
+// reused from one reply to the next.
+type Values struct {
+	Buf     []byte
+	Ends    []int
+	Present []bool
+}
+
+// Append adds an element (present false: a nil one, b ignored).
+func (v *Values) Append(b []byte, present bool) {
+	if present {
+		v.Buf = append(v.Buf, b...)
+	}
+	v.Ends, v.Present = append(v.Ends, len(v.Buf)), append(v.Present, present)
+}
+
+// Reset empties v, keeping its storage.
+func (v *Values) Reset() { v.Buf, v.Ends, v.Present = v.Buf[:0], v.Ends[:0], v.Present[:0] }
+
+// Len is the number of elements in v.
+func (v *Values) Len() int { return len(v.Ends) }
+
+// At returns element i and whether it was present (not nil).
+func (v *Values) At(i int) ([]byte, bool) {
+	from := 0
+	if i > 0 {
+		from = v.Ends[i-1]
+	}
+	return v.Buf[from:v.Ends[i]], v.Present[i]
+}
+
+// ReadValues is Read that also appends to vals the elements of an array
+// reply (MGET's): bulk strings, nil ones as absent. Other replies leave
+// vals as they were. It allocates only while vals grows.
+func (c *Conn) ReadValues(ctx context.Context, vals *Values) (Reply, error) {
+	c.vals = vals
+	rep, err := c.Read(ctx)
+	c.vals = nil
+	return rep, err
+}
+
 func (c *Conn) read(depth int) (Reply, error) {
 	line, err := c.line()
 	if err != nil {
@@ -264,6 +309,9 @@ func (c *Conn) read(depth int) (Reply, error) {
 			return Reply{}, ErrProtocol
 		}
 		if n == -1 {
+			if depth == 1 && c.vals != nil {
+				c.vals.Append(nil, false)
+			}
 			return Reply{Kind: kind, Int: -1, Nil: true}, nil
 		}
 		if n > maxBulk {
@@ -275,6 +323,9 @@ func (c *Conn) read(depth int) (Reply, error) {
 		b := c.buf[:n+2]
 		if _, err := io.ReadFull(c.r, b); err != nil {
 			return Reply{}, err
+		}
+		if depth == 1 && c.vals != nil {
+			c.vals.Append(b[:n], true)
 		}
 		return Reply{Kind: kind, Int: n, Str: b[:n]}, nil
 	case KindArray:

@@ -216,3 +216,38 @@ func TestConnReadTimesOutOnAReplyCutOffMidBatch(t *testing.T) {
 		t.Fatalf("second Read gave up after %v, want about the %v timeout", waited, timeout)
 	}
 }
+
+// ReadValues collects an MGET-shaped array: present and nil elements in
+// order, over reused storage; a reply that is not an array adds nothing.
+func TestReadValues(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	go func() {
+		_, _ = server.Write([]byte("*3\r\n$3\r\nabc\r\n$-1\r\n$0\r\n\r\n-MOVED 1 127.0.0.1:7001\r\n*1\r\n$2\r\nzz\r\n"))
+		server.Close()
+	}()
+	c := &Conn{nc: client, r: newReader(client)}
+	var vals Values
+	rep, err := c.ReadValues(context.Background(), &vals)
+	if err != nil || rep.Kind != KindArray || rep.Int != 3 || vals.Len() != 3 {
+		t.Fatalf("array: %+v, %v, %d values", rep, err, vals.Len())
+	}
+	for i, want := range []struct {
+		s  string
+		ok bool
+	}{{"abc", true}, {"", false}, {"", true}} {
+		if got, ok := vals.At(i); string(got) != want.s || ok != want.ok {
+			t.Errorf("element %d = %q, %v; want %q, %v", i, got, ok, want.s, want.ok)
+		}
+	}
+	vals.Reset()
+	if rep, err := c.ReadValues(context.Background(), &vals); err != nil || !rep.IsError() || vals.Len() != 0 {
+		t.Fatalf("error reply: %+v, %v, %d values", rep, err, vals.Len())
+	}
+	if _, err := c.Read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if vals.Len() != 0 {
+		t.Errorf("a plain Read collected %d values", vals.Len())
+	}
+}
