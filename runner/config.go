@@ -47,6 +47,12 @@ type Config struct {
 	// redis-benchmark --cluster binds its clients: an even, fixed number
 	// of ops in flight per node, one connection per worker.
 	PinWorkers bool
+	// LocalTLS starts every local cluster TLS-only, with throwaway
+	// certificates made for the run (and removed after it); the
+	// connections present the client certificate. Not with Addrs or
+	// Conn.TLS.
+	LocalTLS bool
+	localTLS *cluster.LocalTLS // the certificates, set by Run
 	// Schedule is the open-loop arrival schedule (workload.ParseRate); nil
 	// runs closed loop: each worker issues its next op when the last ends.
 	Schedule workload.Schedule
@@ -114,6 +120,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Pipeline > 1 && c.Schedule != nil {
 		add(bad("--pipeline %d with --rate: pipelining is for the closed loop; drop --rate or use --pipeline 1", c.Pipeline))
+	}
+	if c.LocalTLS && (len(c.Addrs) > 0 || c.Conn.TLS != nil) {
+		add(bad("--tls starts a TLS local cluster only without --addrs; with --addrs give the cluster's own files (--cacert, --cert, --key)"))
 	}
 	if c.Pipeline > 1 && c.Verify {
 		add(bad("--verify with --pipeline %d: verify versions each write and checks each read as it completes, one op at a time; drop --pipeline (or --verify)", c.Pipeline))

@@ -49,6 +49,7 @@ type configEcho struct {
 	Workers         int      `json:"workers"`
 	Pipeline        int      `json:"pipeline"`
 	PinWorkers      bool     `json:"pin_workers,omitempty"`
+	TLS             bool     `json:"tls,omitempty"` // every connection over TLS
 	Rate            string   `json:"rate"`
 	Dist            string   `json:"dist"`
 	ZipfTheta       float64  `json:"zipf_theta"`
@@ -85,7 +86,7 @@ func echo(r *Report) configEcho {
 	}
 	e := configEcho{
 		Profile: c.Profile, Cluster: where, Strategies: c.Strategies,
-		DurationS: c.Duration.Seconds(), WarmupS: c.Warmup.Seconds(), Workers: c.Workers, Pipeline: c.Pipeline, PinWorkers: c.PinWorkers,
+		DurationS: c.Duration.Seconds(), WarmupS: c.Warmup.Seconds(), Workers: c.Workers, Pipeline: c.Pipeline, PinWorkers: c.PinWorkers, TLS: c.Conn.TLS != nil,
 		Rate: rate, Dist: w.Dist.String(), ZipfTheta: w.ZipfTheta, Hot: w.Hot.String(), Keys: w.Keys,
 		KeyPrefix: w.Prefix, TagGroup: w.TagGroup, ValueSize: w.ValueSize.String(), Mix: w.Mix.String(), Seed: w.Seed,
 		Migrate: c.Migrate.String(), MigrateAtS: c.MigrateAt.Seconds(), MigrateDuration: c.MigrateDuration.Seconds(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/clusterbench/clusterbench/cluster"
+	"github.com/clusterbench/clusterbench/internal/certs"
 	"github.com/clusterbench/clusterbench/metrics"
 	"github.com/clusterbench/clusterbench/router"
 	"github.com/clusterbench/clusterbench/strategy"
@@ -113,6 +115,20 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Report, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if cfg.LocalTLS {
+		dir, err := os.MkdirTemp("", "clusterbench-tls-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		c, err := certs.Write(dir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.localTLS = &cluster.LocalTLS{CertFile: c.CertFile, KeyFile: c.KeyFile, CAFile: c.CAFile,
+			ClientCertFile: c.ClientCertFile, ClientKeyFile: c.ClientKeyFile}
+		cfg.Conn.TLS = c.ClientConfig()
+	}
 	if err := preflight(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -219,7 +235,7 @@ func prepare(ctx context.Context, cfg Config, hooks Hooks) (*env, error) {
 		}
 		return &env{seeds: topo.MasterAddrs()}, nil
 	}
-	l, err := cluster.StartLocal(ctx, cluster.LocalConfig{Masters: cfg.Masters, Replicas: cfg.Replicas, Password: cfg.Conn.Password})
+	l, err := cluster.StartLocal(ctx, cluster.LocalConfig{Masters: cfg.Masters, Replicas: cfg.Replicas, Password: cfg.Conn.Password, TLS: cfg.localTLS})
 	if err != nil {
 		return nil, err
 	}

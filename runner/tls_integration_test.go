@@ -2,6 +2,9 @@ package runner_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -96,5 +99,66 @@ func TestTLSEveryLibraryIntegration(t *testing.T) {
 	rt := rep.Strategies[0]
 	if rt.Client.Moved != rt.Server.Moved || rt.Client.Ask != rt.Server.Ask {
 		t.Errorf("router: client MOVED/ASK %d/%d, servers %d/%d: must agree", rt.Client.Moved, rt.Client.Ask, rt.Server.Moved, rt.Server.Ask)
+	}
+}
+
+// TestLocalTLSClusterIntegration: LocalTLS runs each strategy on a local
+// cluster that speaks only TLS (a plain connection is refused), with
+// certificates the run makes and removes; every strategy works over it.
+func TestLocalTLSClusterIntegration(t *testing.T) {
+	redistest.RequireServer(t)
+	wc := workload.DefaultConfig()
+	wc.Keys, wc.Prefix = 2000, "ltls"
+	scenario, err := cluster.ParseScenario("move:100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := runner.Config{
+		Profile: "local-tls", Strategies: []string{"router", "rueidis"}, Duration: 2 * time.Second, Warmup: 200 * time.Millisecond,
+		Workers: 2, Pipeline: 1, Workload: wc, Migrate: scenario, MigrateAt: 300 * time.Millisecond, MigrateSlotsInFlight: 8,
+		Masters: 3, Out: t.TempDir(), LocalTLS: true,
+	}
+	pattern := filepath.Join(os.TempDir(), "clusterbench-tls-*")
+	before, _ := filepath.Glob(pattern)
+	var plain []error
+	var certDirs []string
+	hooks := runner.Hooks{OnLocal: func(l *cluster.Local) func() {
+		// A plain-TCP PING must not be answered.
+		_, err := redistest.Command(l.MasterAddrs()[0], "PING")
+		plain = append(plain, err)
+		now, _ := filepath.Glob(pattern)
+		for _, d := range now {
+			if !slices.Contains(before, d) && !slices.Contains(certDirs, d) {
+				certDirs = append(certDirs, d)
+			}
+		}
+		return func() {}
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := runner.Run(ctx, cfg, hooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plain) != 2 {
+		t.Fatalf("%d local clusters started, want 2", len(plain))
+	}
+	for i, err := range plain {
+		if err == nil {
+			t.Errorf("cluster %d answered a plain-TCP PING: it is not TLS-only", i)
+		}
+	}
+	for _, sr := range rep.Strategies {
+		if tot := sr.Result.Totals; tot.Ops == 0 || tot.ErrorCount() != 0 || sr.Migration.Slots != 100 {
+			t.Errorf("%s over TLS: %d ops, %d errors, %d slots moved", sr.Name, tot.Ops, tot.ErrorCount(), sr.Migration.Slots)
+		}
+	}
+	if len(certDirs) != 1 {
+		t.Errorf("certificate directories made by the run: %v, want one", certDirs)
+	}
+	for _, d := range certDirs {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("the run's certificates in %s outlived it (%v)", d, err)
+		}
 	}
 }

@@ -300,7 +300,7 @@ func newClusterStatusCmd() *cobra.Command {
 	f.StringVar(&statePath, "state", "", "state file of the local cluster (default $XDG_STATE_HOME/clusterbench/cluster.json)")
 	f.StringVar(&opt.Username, "user", "", "ACL user name")
 	f.StringVar(&opt.Password, "password", "", "password (or set "+passwordEnv+")")
-	tlsf.add(f)
+	tlsf.add(f, false)
 	return cmd
 }
 

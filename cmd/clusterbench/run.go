@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -114,7 +115,7 @@ Ctrl-C stops the run within a few seconds and still writes what was measured
 	fl.DurationVar(&f.opTimeout, "op-timeout", strategy.DefaultTimeout, "how long one operation waits for a node before it counts as a timeout")
 	f.capacity.add(fl)
 	f.agent.add(fl)
-	f.tls.add(fl)
+	f.tls.add(fl, true)
 	return cmd
 }
 
@@ -134,9 +135,13 @@ func (f *runFlags) config(cmd *cobra.Command) (runner.Config, error) {
 	if err != nil {
 		bad(err)
 	}
-	tlsConf, err := f.tls.config(len(f.addrs) > 0)
-	if err != nil {
-		bad(err)
+	// --tls alone on the local cluster: the run makes its certificates.
+	localTLS := len(f.addrs) == 0 && f.tls.on && !f.tls.hasFiles()
+	var tlsConf *tls.Config
+	if !localTLS {
+		if tlsConf, err = f.tls.config(len(f.addrs) > 0); err != nil {
+			bad(err)
+		}
 	}
 	password := f.password
 	if password == "" {
@@ -157,6 +162,7 @@ func (f *runFlags) config(cmd *cobra.Command) (runner.Config, error) {
 		Masters: f.masters, Replicas: f.replicas, Out: out,
 		Conn:     cluster.ConnOptions{Username: f.user, Password: password, TLS: tlsConf},
 		KeepKeys: f.keepKeys, AllowTopologyChanges: f.allowTopologyChanges, Verify: f.verify, OpTimeout: f.opTimeout,
+		LocalTLS: localTLS,
 	}
 	cfg = f.capacity.apply(cmd, cfg, bad)
 	cfg = f.agent.apply(cfg, bad)

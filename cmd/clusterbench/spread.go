@@ -86,7 +86,7 @@ spread only reads from a cluster.`,
 	fl.IntVar(&f.top, "top", defaultSpreadTop, "how many of the hottest slots to list")
 	fl.StringVar(&f.user, "user", "", "ACL user (with --addrs)")
 	fl.StringVar(&f.password, "password", "", "password (with --addrs; or set "+passwordEnv+")")
-	f.tls.add(fl)
+	f.tls.add(fl, false)
 	return cmd
 }
 

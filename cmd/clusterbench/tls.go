@@ -23,12 +23,24 @@ type tlsFlags struct {
 	skipVerify        bool
 }
 
-func (f *tlsFlags) add(fl *pflag.FlagSet) {
-	fl.BoolVar(&f.on, "tls", false, "connect over TLS (every connection: admin, topology, migration and each strategy's)")
+// add registers the flags; local says --tls alone starts a TLS local
+// cluster (run).
+func (f *tlsFlags) add(fl *pflag.FlagSet, local bool) {
+	usage := "connect over TLS (every connection: admin, topology, migration and each strategy's)"
+	if local {
+		usage += "; without --addrs, the local clusters run TLS-only, with a throwaway CA and certificates made for the run"
+	}
+	fl.BoolVar(&f.on, "tls", false, usage)
 	fl.StringVar(&f.cacert, "cacert", "", "TLS: PEM file of the CA that signs the servers' certificates (default: the system's roots; implies --tls)")
 	fl.StringVar(&f.cert, "cert", "", "TLS: PEM client certificate, for servers with tls-auth-clients (with --key; implies --tls)")
 	fl.StringVar(&f.key, "key", "", "TLS: PEM private key of --cert (implies --tls)")
 	fl.BoolVar(&f.skipVerify, "tls-skip-verify", false, "TLS: accept any server certificate (test clusters only; implies --tls)")
+}
+
+// hasFiles reports whether a flag names a file or skips verification:
+// settings of an external cluster's TLS.
+func (f *tlsFlags) hasFiles() bool {
+	return f.cacert != "" || f.cert != "" || f.key != "" || f.skipVerify
 }
 
 // enabled reports whether any TLS flag asks for TLS.
@@ -44,7 +56,10 @@ func (f *tlsFlags) config(external bool) (*tls.Config, error) {
 		return nil, nil
 	}
 	if !external {
-		return nil, errors.New("--tls needs --addrs: the local clusters clusterbench starts are plain TCP; point --addrs at a TLS cluster")
+		if f.hasFiles() {
+			return nil, errors.New("--cacert, --cert, --key and --tls-skip-verify need --addrs: a TLS local cluster (run --tls) uses certificates the run makes; point --addrs at your TLS cluster")
+		}
+		return nil, errors.New("--tls needs --addrs here: point --addrs at a TLS cluster")
 	}
 	cfg, err := cluster.TLSFiles{CACert: f.cacert, Cert: f.cert, Key: f.key, SkipVerify: f.skipVerify}.Config()
 	var fe *cluster.TLSFileError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -33,6 +34,7 @@ func TestTLSFlagsConfig(t *testing.T) {
 		{name: "cacert implies tls", f: tlsFlags{cacert: certs.CAFile}, external: true},
 		{name: "all files", f: tlsFlags{on: true, cacert: certs.CAFile, cert: certs.ClientCertFile, key: certs.ClientKeyFile}, external: true},
 		{name: "local cluster", f: tlsFlags{on: true}, want: "--tls needs --addrs"},
+		{name: "files for a local cluster", f: tlsFlags{on: true, cacert: certs.CAFile}, want: "--cacert, --cert, --key and --tls-skip-verify need --addrs"},
 		{name: "cacert missing", f: tlsFlags{on: true, cacert: missing}, external: true, want: "--cacert " + missing},
 		{name: "cacert not PEM", f: tlsFlags{on: true, cacert: certs.ClientKeyFile}, external: true, want: "--cacert"},
 		{name: "cert without key", f: tlsFlags{on: true, cert: certs.ClientCertFile}, external: true, want: "--key is missing: --cert needs it"},
@@ -178,11 +180,38 @@ func TestRunTLSIntegration(t *testing.T) {
 			want: []string{l.MasterAddrs()[0], "--tls"}},
 		{name: "missing certificate file", args: []string{"--addrs", addrs, "--tls", "--cert", filepath.Join(t.TempDir(), "x.crt"), "--key", certs.ClientKeyFile},
 			want: []string{"--cert", "no such file", "name the PEM client certificate"}},
-		{name: "TLS on the local cluster", args: []string{"--tls"},
-			want: []string{"--tls needs --addrs"}},
+		{name: "TLS files for the local cluster", args: []string{"--tls", "--cacert", certs.CAFile},
+			want: []string{"need --addrs", "run --tls"}},
 	} {
 		tc.env = []string{"CLUSTERBENCH_PASSWORD=" + secret}
 		tc.secret = secret
 		t.Run(tc.name, func(t *testing.T) { checkBadInput(t, tc) })
+	}
+}
+
+// run --tls without --addrs runs on a TLS-only local cluster with
+// certificates of its own, and says so in summary.json.
+func TestRunLocalTLSIntegration(t *testing.T) {
+	redistest.RequireServer(t)
+	out := filepath.Join(t.TempDir(), "out")
+	r := runBinary(t, os.Environ(), 90*time.Second, "run", "--tls", "--strategy", "router,goredis", "--duration", "1s", "--warmup", "0s",
+		"--keys", "1000", "--masters", "2", "--verify", "--quiet", "--out", out)
+	if r.code != 0 {
+		t.Fatalf("run --tls on the local cluster: exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	s, err := metrics.ReadSummaryJSON(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf struct {
+		TLS bool `json:"tls"`
+	}
+	if err := json.Unmarshal(s.Config, &conf); err != nil || !conf.TLS {
+		t.Errorf("summary.json config %s: want tls true (%v)", s.Config, err)
+	}
+	for _, st := range s.Strategies {
+		if st.Ops == 0 || st.Errors != 0 || st.Verify == nil || !st.Verify.Clean() {
+			t.Errorf("%s over local TLS: %d ops, %d errors, verify %+v", st.Name, st.Ops, st.Errors, st.Verify)
+		}
 	}
 }
