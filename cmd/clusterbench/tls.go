@@ -49,8 +49,10 @@ func (f *tlsFlags) enabled() bool {
 }
 
 // config returns the client TLS configuration, nil without TLS. external
-// says whether --addrs names the cluster: the local cluster that run
-// starts is plain TCP. Errors name the flag and the fix.
+// says whether --addrs names the cluster; without it there is no cluster
+// for these settings (run --tls alone makes a TLS local cluster with
+// certificates of its own and does not call this). Errors name the flag
+// and the fix.
 func (f *tlsFlags) config(external bool) (*tls.Config, error) {
 	if !f.enabled() {
 		return nil, nil
