@@ -277,6 +277,17 @@ func usable(n ClusterNode) bool {
 	return n.Addr != "" && !n.HasFlag("fail") && !n.HasFlag("fail?") && !n.HasFlag("handshake") && !n.HasFlag("noaddr")
 }
 
+// replicasOf returns the nodes that replicate the master with id.
+func (v nodeView) replicasOf(id string) []ClusterNode {
+	var out []ClusterNode
+	for _, n := range v {
+		if n.MasterID == id {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // masters returns the usable masters, in address order.
 func (v nodeView) masters() []ClusterNode {
 	var out []ClusterNode

@@ -100,10 +100,10 @@ func (m *Migrator) Restore(ctx context.Context, want []string, o MoveOptions) (M
 	// A master that gives back every slot it has (the empty master a
 	// scale-out filled) would turn into a replica of the node that takes
 	// its last slot, as Redis 7 does by default: it stays a master.
-	for _, st := range steps {
-		if !slices.Contains(want, st.from) {
-			undo := m.keepMaster(ctx, v, st.from)
-			defer undo()
+	// Steps are sorted by giver: each is kept once.
+	for i, st := range steps {
+		if (i == 0 || steps[i-1].from != st.from) && !slices.Contains(want, st.from) {
+			defer m.keepMaster(ctx, v, st.from)()
 		}
 	}
 	st, err := runSteps(ctx, m, steps, o)
@@ -121,12 +121,7 @@ func (m *Migrator) keepMaster(ctx context.Context, v nodeView, addr string) (und
 	const key = "cluster-allow-replica-migration"
 	var nodes []ClusterNode
 	if master, ok := v.byAddr(addr); ok {
-		nodes = append(nodes, master)
-		for _, n := range v {
-			if n.MasterID == master.ID {
-				nodes = append(nodes, n)
-			}
-		}
+		nodes = append([]ClusterNode{master}, v.replicasOf(master.ID)...)
 	}
 	type saved struct {
 		c   rueidis.Client

@@ -361,12 +361,7 @@ func ScaleIn(ctx context.Context, local *Local, m *Migrator, addr string, o Move
 		if err != nil {
 			return MoveStats{}, err
 		}
-		var replicas []ClusterNode
-		for _, n := range v {
-			if n.MasterID == victim.node.ID {
-				replicas = append(replicas, n)
-			}
-		}
+		replicas := v.replicasOf(victim.node.ID)
 		// A master that loses its last slot would otherwise turn into a
 		// replica of the node that took it (and its replicas would follow),
 		// starting full syncs of nodes about to go, or, on a cluster that

@@ -45,7 +45,7 @@ func (f *tlsFlags) hasFiles() bool {
 
 // enabled reports whether any TLS flag asks for TLS.
 func (f *tlsFlags) enabled() bool {
-	return f.on || f.cacert != "" || f.cert != "" || f.key != "" || f.skipVerify
+	return f.on || f.hasFiles()
 }
 
 // config returns the client TLS configuration, nil without TLS. external
